@@ -1,0 +1,182 @@
+"""The Parquet lake: every delivery becomes one directory, published by one rename.
+
+Layout (see docs/ARCHITECTURE.md)::
+
+    lake/raw/<source>/<delivery_id>/<entity>.parquet    published rows + bookkeeping columns
+    lake/raw/<source>/<delivery_id>/_quarantine.parquet rows that broke a rule, with the rule
+    lake/raw/<source>/<delivery_id>/_ledger.parquet     one row: what happened to the delivery
+
+Files are written under ``lake/_incoming/<delivery_id>/`` first and the directory is then
+renamed into place, so a reader (or a crash) sees a delivery entirely or not at all.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from schemas import ENTITIES
+from wholechild.config import Paths
+
+ARROW_TYPES = {
+    "string": pa.string(),
+    "date": pa.date32(),
+    "boolean": pa.bool_(),
+    "bigint": pa.int64(),
+    "double": pa.float64(),
+}
+
+BOOKKEEPING = [
+    ("_delivery_id", pa.string()),
+    ("_source", pa.string()),
+    ("_row_number", pa.int64()),
+    ("_applied_at", pa.string()),
+    ("_is_deleted", pa.bool_()),
+]
+
+QUARANTINE_SCHEMA = pa.schema([
+    ("delivery_id", pa.string()),
+    ("source", pa.string()),
+    ("entity", pa.string()),
+    ("row_number", pa.int64()),
+    ("rule", pa.string()),
+    ("column_name", pa.string()),
+    ("value", pa.string()),
+    ("record", pa.string()),
+    ("message", pa.string()),
+])
+
+LEDGER_SCHEMA = pa.schema([
+    ("delivery_id", pa.string()),
+    ("source", pa.string()),
+    ("file_name", pa.string()),
+    ("sha256", pa.string()),
+    ("received_at", pa.timestamp("us", tz="UTC")),
+    ("rows_read", pa.int64()),
+    ("rows_published", pa.int64()),
+    ("rows_quarantined", pa.int64()),
+    ("status", pa.string()),
+    ("reason", pa.string()),
+    ("entities", pa.string()),
+    ("applied_at", pa.string()),
+])
+
+LEDGER_FILE = "_ledger.parquet"
+QUARANTINE_FILE = "_quarantine.parquet"
+
+
+def entity_schema(entity: str) -> pa.Schema:
+    cols = ENTITIES[entity].columns
+    return pa.schema([(n, ARROW_TYPES[c.type]) for n, c in cols.items()] + BOOKKEEPING)
+
+
+def entity_table(entity: str, frame: pd.DataFrame) -> pa.Table:
+    """A published frame as Arrow with the contract's exact types (dates as date32)."""
+    schema = entity_schema(entity)
+    arrays = []
+    for field in schema:
+        s = frame[field.name]
+        if pa.types.is_date32(field.type):
+            arrays.append(pa.array(s.dt.date.where(s.notna(), None), type=field.type))
+        else:
+            arrays.append(pa.array(s.astype(object).where(s.notna(), None).tolist(),
+                                   type=field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def write_parquet(table: pa.Table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path, compression="zstd")
+    with path.open("rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def incoming_dir(paths: Paths, delivery_id: str) -> Path:
+    d = paths.lake_staging / delivery_id
+    if d.exists():
+        shutil.rmtree(d)  # leftovers of a crashed attempt: never published, safe to drop
+    d.mkdir(parents=True)
+    return d
+
+
+def commit(paths: Paths, source: str, delivery_id: str) -> Path:
+    """Publish a finished delivery directory with one atomic rename."""
+    src = paths.lake_staging / delivery_id
+    dest_parent = paths.lake_raw / source
+    dest_parent.mkdir(parents=True, exist_ok=True)
+    dest = dest_parent / delivery_id
+    fd = os.open(src, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.rename(src, dest)
+    fd = os.open(dest_parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return dest
+
+
+def _glob(paths: Paths, source: str | None, file: str) -> str:
+    return str(paths.lake_raw / (source or "*") / "*" / file)
+
+
+def has_files(pattern: str) -> bool:
+    import glob
+
+    return bool(glob.glob(pattern))
+
+
+def read_ledger(paths: Paths, source: str | None = None) -> pd.DataFrame:
+    """Every ledger row of one source (or all), oldest first; empty frame if none."""
+    pattern = _glob(paths, source, LEDGER_FILE)
+    if not has_files(pattern):
+        return LEDGER_SCHEMA.empty_table().to_pandas()
+    with duckdb.connect() as con:
+        return con.execute(
+            "select * from read_parquet(?, union_by_name = true) order by received_at, delivery_id",
+            [pattern],
+        ).df()
+
+
+def read_quarantine(paths: Paths, source: str | None = None) -> pd.DataFrame:
+    pattern = _glob(paths, source, QUARANTINE_FILE)
+    if not has_files(pattern):
+        return QUARANTINE_SCHEMA.empty_table().to_pandas()
+    with duckdb.connect() as con:
+        return con.execute(
+            "select * from read_parquet(?, union_by_name = true)", [pattern]
+        ).df()
+
+
+def read_published(paths: Paths, source: str, entity: str) -> pd.DataFrame:
+    """Every published row (all deliveries) of one source and entity."""
+    pattern = _glob(paths, source, f"{entity}.parquet")
+    if not has_files(pattern):
+        return entity_schema(entity).empty_table().to_pandas()
+    with duckdb.connect() as con:
+        return con.execute(
+            "select * from read_parquet(?, union_by_name = true)", [pattern]
+        ).df()
+
+
+def current_rows(paths: Paths, source: str, entity: str, mode: str) -> pd.DataFrame:
+    """The published state as staging will see it: latest delivery wins (see dbt staging)."""
+    rows = read_published(paths, source, entity)
+    if rows.empty:
+        return rows
+    if mode == "snapshot":
+        latest = rows["_applied_at"].max()
+        return rows[rows["_applied_at"] == latest].reset_index(drop=True)
+    key = list(ENTITIES[entity].key)
+    rows = rows.sort_values(["_applied_at", "_delivery_id", "_row_number"])
+    rows = rows.drop_duplicates(subset=key, keep="last")
+    return rows[~rows["_is_deleted"].fillna(False)].reset_index(drop=True)

@@ -1,0 +1,125 @@
+"""The DuckDB warehouse: one writer at a time, views over the lake.
+
+DuckDB lets one process write a database file (and a read-only connection in another
+process blocks that writer too). Ingestion therefore never opens the warehouse; the short
+view refresh and the dbt build take :func:`warehouse_lock`, an OS file lock that serializes
+writers across processes (Dagster runs, the CLI, tests) and makes a second writer wait
+instead of failing with a lock error.
+"""
+
+from __future__ import annotations
+
+import glob
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+from filelock import FileLock, Timeout
+
+from schemas import ENTITIES
+from wholechild import lake
+from wholechild.config import Paths
+from wholechild.registry import Registry
+
+DUCKDB_TYPES = {"string": "varchar", "date": "date", "boolean": "boolean",
+                "bigint": "bigint", "double": "double"}
+LOCK_TIMEOUT_SECONDS = 1800
+
+
+class WarehouseBusy(RuntimeError):
+    pass
+
+
+@contextmanager
+def warehouse_lock(paths: Paths, timeout: float = LOCK_TIMEOUT_SECONDS):
+    paths.locks.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(paths.locks / "warehouse.lock"))
+    try:
+        lock.acquire(timeout=timeout)
+    except Timeout:
+        raise WarehouseBusy(
+            f"{paths.warehouse}: another wholechild process has held the warehouse for "
+            f"{timeout:.0f}s; wait for it to finish or stop it."
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def connect_writer(paths: Paths, retries: int = 30, wait: float = 1.0) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse for writing, retrying while an outside reader holds it."""
+    for attempt in range(retries):
+        try:
+            return duckdb.connect(str(paths.warehouse))
+        except duckdb.IOException:
+            if attempt == retries - 1:
+                raise
+            time.sleep(wait)
+    raise AssertionError("unreachable")
+
+
+def quote_ident(name: str) -> str:
+    """Quote an identifier; names come from validated YAML, quoting is the second fence."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _empty_select(columns: list[tuple[str, str]]) -> str:
+    cols = ", ".join(f"cast(null as {t}) as {quote_ident(n)}" for n, t in columns)
+    return f"select {cols} where 1 = 0"
+
+
+def entity_columns(entity: str) -> list[tuple[str, str]]:
+    cols = [(n, DUCKDB_TYPES[c.type]) for n, c in ENTITIES[entity].columns.items()]
+    cols += [(n, _arrow_to_duckdb(t)) for n, t in lake.BOOKKEEPING]
+    return cols
+
+
+def view_sql(pattern: str, columns: list[tuple[str, str]]) -> str:
+    """A view over a Parquet glob with the columns in contract order, or an empty typed view."""
+    if not glob.glob(pattern):
+        return _empty_select(columns)
+    cols = ", ".join(f"cast({quote_ident(n)} as {t}) as {quote_ident(n)}" for n, t in columns)
+    return f"select {cols} from read_parquet({quote_literal(pattern)}, union_by_name = true)"
+
+
+def sync_views(con: duckdb.DuckDBPyConnection, registry: Registry, paths: Paths) -> None:
+    """(Re)create the raw, ops and quarantine views from the registry and the lake."""
+    for schema in ("raw", "ops", "quarantine"):
+        con.execute(f"create schema if not exists {schema}")
+    for src in registry.sources.values():
+        for entity in src.entities:
+            pattern = str(paths.lake_raw / src.name / "*" / f"{entity}.parquet")
+            name = quote_ident(f"{src.name}__{entity}")
+            con.execute(f"create or replace view raw.{name} as {view_sql(pattern, entity_columns(entity))}")
+    ledger_cols = [(f.name, _arrow_to_duckdb(f.type)) for f in lake.LEDGER_SCHEMA]
+    quarantine_cols = [(f.name, _arrow_to_duckdb(f.type)) for f in lake.QUARANTINE_SCHEMA]
+    con.execute("create or replace view ops.load_ledger as "
+                + view_sql(str(paths.lake_raw / "*" / "*" / lake.LEDGER_FILE), ledger_cols))
+    con.execute("create or replace view quarantine.rejected_rows as "
+                + view_sql(str(paths.lake_raw / "*" / "*" / lake.QUARANTINE_FILE), quarantine_cols))
+
+
+def _arrow_to_duckdb(t) -> str:
+    s = str(t)
+    if s.startswith("timestamp"):
+        return "timestamptz"
+    return {"string": "varchar", "int64": "bigint", "bool": "boolean", "double": "double",
+            "date32[day]": "date"}[s]
+
+
+def refresh(registry: Registry, paths: Paths) -> Path:
+    """Take the lock, refresh the views, release: what every build does first."""
+    paths.ensure()
+    with warehouse_lock(paths):
+        con = connect_writer(paths)
+        try:
+            sync_views(con, registry, paths)
+        finally:
+            con.close()
+    return paths.warehouse
