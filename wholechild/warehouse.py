@@ -80,12 +80,21 @@ def entity_columns(entity: str) -> list[tuple[str, str]]:
     return cols
 
 
-def view_sql(pattern: str, columns: list[tuple[str, str]]) -> str:
-    """A view over a Parquet glob with the columns in contract order, or an empty typed view."""
+def view_sql(con: duckdb.DuckDBPyConnection, pattern: str, columns: list[tuple[str, str]]) -> str:
+    """A view over a Parquet glob with the columns in contract order, or an empty typed view.
+
+    A contract column no file has yet (the contract grew) reads as NULL instead of
+    breaking the view.
+    """
     if not glob.glob(pattern):
         return _empty_select(columns)
-    cols = ", ".join(f"cast({quote_ident(n)} as {t}) as {quote_ident(n)}" for n, t in columns)
-    return f"select {cols} from read_parquet({quote_literal(pattern)}, union_by_name = true)"
+    source = f"read_parquet({quote_literal(pattern)}, union_by_name = true)"
+    present = {row[0] for row in con.execute(f"describe select * from {source}").fetchall()}
+    cols = ", ".join(
+        f"cast({quote_ident(n) if n in present else 'null'} as {t}) as {quote_ident(n)}"
+        for n, t in columns
+    )
+    return f"select {cols} from {source}"
 
 
 def sync_views(con: duckdb.DuckDBPyConnection, registry: Registry, paths: Paths) -> None:
@@ -96,13 +105,13 @@ def sync_views(con: duckdb.DuckDBPyConnection, registry: Registry, paths: Paths)
         for entity in src.entities:
             pattern = str(paths.lake_raw / src.name / "*" / f"{entity}.parquet")
             name = quote_ident(f"{src.name}__{entity}")
-            con.execute(f"create or replace view raw.{name} as {view_sql(pattern, entity_columns(entity))}")
+            con.execute(f"create or replace view raw.{name} as {view_sql(con, pattern, entity_columns(entity))}")
     ledger_cols = [(f.name, _arrow_to_duckdb(f.type)) for f in lake.LEDGER_SCHEMA]
     quarantine_cols = [(f.name, _arrow_to_duckdb(f.type)) for f in lake.QUARANTINE_SCHEMA]
     con.execute("create or replace view ops.load_ledger as "
-                + view_sql(str(paths.lake_raw / "*" / "*" / lake.LEDGER_FILE), ledger_cols))
+                + view_sql(con, str(paths.lake_raw / "*" / "*" / lake.LEDGER_FILE), ledger_cols))
     con.execute("create or replace view quarantine.rejected_rows as "
-                + view_sql(str(paths.lake_raw / "*" / "*" / lake.QUARANTINE_FILE), quarantine_cols))
+                + view_sql(con, str(paths.lake_raw / "*" / "*" / lake.QUARANTINE_FILE), quarantine_cols))
 
 
 def _arrow_to_duckdb(t) -> str:
