@@ -183,9 +183,9 @@ def audit(
     frame = pd.DataFrame(cast)
     for name, col in spec.columns.items():
         frame[name] = frame[name].astype(PANDAS_DTYPES[col.type])
-    # Cast failures are NULL now; do not let the contract report them a second time as
-    # "required" — the cast violation already names the bad value.
-    cast_failed = pd.concat(pieces[1:], ignore_index=True)
+    # Values that failed to map or cast are NULL now; do not let the contract report them
+    # a second time as "required": the first violation already names the bad value.
+    cast_failed = pd.concat(pieces, ignore_index=True)
     contract = contract_violations(entity, frame)
     if not contract.empty and not cast_failed.empty:
         seen = set(zip(cast_failed["row"], cast_failed["column_name"], strict=True))
