@@ -52,11 +52,21 @@ def _print_outcomes(console, outcomes) -> None:
         return
     t = Table(title="Deliveries", show_lines=False)
     for col in ("source", "file", "status", "read", "published", "quarantined"):
-        t.add_column(col, justify="right" if col in ("read", "published", "quarantined") else "left")
+        t.add_column(
+            col, justify="right" if col in ("read", "published", "quarantined") else "left"
+        )
     for o in outcomes:
-        style = {"rejected": "red", "published_with_quarantine": "yellow", "duplicate": "dim"}.get(o.status, "green")
-        t.add_row(o.source, o.file_name, f"[{style}]{o.status}[/]", str(o.rows_read),
-                  str(o.rows_published), str(o.rows_quarantined))
+        style = {"rejected": "red", "published_with_quarantine": "yellow", "duplicate": "dim"}.get(
+            o.status, "green"
+        )
+        t.add_row(
+            o.source,
+            o.file_name,
+            f"[{style}]{o.status}[/]",
+            str(o.rows_read),
+            str(o.rows_published),
+            str(o.rows_quarantined),
+        )
     console.print(t)
     for o in outcomes:
         if o.status == "rejected":
@@ -97,7 +107,9 @@ def _summary(console, outcomes, dbt_result) -> None:
     )
     console.print(f"Warehouse: {paths.warehouse}")
     console.print(f"Rejected files and their reports: {paths.rejected}")
-    console.print("Open the UI: make dagster   (or: DAGSTER_HOME=$WHOLECHILD_HOME/dagster dagster dev)")
+    console.print(
+        "Open the UI: make dagster   (or: DAGSTER_HOME=$WHOLECHILD_HOME/dagster dagster dev)"
+    )
 
 
 def cmd_run(args, console) -> int:
@@ -118,7 +130,9 @@ def cmd_generate(args, console) -> int:
     folders = sorted(p.name for p in out.iterdir() if p.is_dir())
     console.print(f"Wrote {len(folders)} source folders to {out}: {', '.join(folders)}")
     if "deliveries" in expected:
-        console.print(f"{len(expected['deliveries'])} deliveries; planted facts in {out / '_expected.json'}")
+        console.print(
+            f"{len(expected['deliveries'])} deliveries; planted facts in {out / '_expected.json'}"
+        )
     return EXIT_OK
 
 
@@ -139,8 +153,10 @@ def _surprises(outcomes, expected: dict) -> list[str]:
         got = (o.status, o.rows_read, o.rows_published, o.rows_quarantined)
         exp = (want["status"], want["rows_read"], want["rows_published"], want["rows_quarantined"])
         if got != exp:
-            out.append(f"{o.source}/{o.file_name}: planted {exp}, got {got}"
-                       + (f" ({o.reason})" if o.reason else ""))
+            out.append(
+                f"{o.source}/{o.file_name}: planted {exp}, got {got}"
+                + (f" ({o.reason})" if o.reason else "")
+            )
     out += [f"{s}/{f}: planted but never processed" for s, f in planted]
     return out
 
@@ -153,16 +169,28 @@ def cmd_demo(args, console) -> int:
     if not args.keep and paths.home.exists():
         # Only ever delete a folder that looks like a wholechild home.
         markers = {"landing", "lake", "warehouse.duckdb", "archive", "rejected"}
-        if not ({p.name for p in paths.home.iterdir()} <= markers | {
-                "dagster", "share", "locks", "dbt", "pii.duckdb", "analytics.duckdb",
-                "warehouse.duckdb.wal"}):
+        if not (
+            {p.name for p in paths.home.iterdir()}
+            <= markers
+            | {
+                "dagster",
+                "share",
+                "locks",
+                "dbt",
+                "pii.duckdb",
+                "analytics.duckdb",
+                "warehouse.duckdb.wal",
+            }
+        ):
             raise ConfigError(
                 f"{paths.home} holds files wholechild did not write; point WHOLECHILD_HOME "
                 "at an empty folder or pass --keep."
             )
         shutil.rmtree(paths.home)
     paths.ensure()
-    with console.status(f"Generating the demo district ({args.students} students, seed {args.seed})..."):
+    with console.status(
+        f"Generating the demo district ({args.students} students, seed {args.seed})..."
+    ):
         expected = generate(paths.landing, students=args.students, seed=args.seed)
     console.print(f"Demo district landed in {paths.landing}")
     outcomes, result = _run_pipeline(console, settle=0)
@@ -195,13 +223,22 @@ def cmd_validate(args, console) -> int:
     target = Path(args.path)
     if not target.exists():
         raise ConfigError(f"{target} does not exist; give a delivered file or a folder of them.")
-    files = [target] if target.is_file() else sorted(
-        p for p in target.iterdir() if p.is_file() and not p.name.startswith((".", "_")))
+    files = (
+        [target]
+        if target.is_file()
+        else sorted(
+            p for p in target.iterdir() if p.is_file() and not p.name.startswith((".", "_"))
+        )
+    )
     if not files:
         raise ConfigError(f"{target} holds no files to validate.")
     summaries, worst = [], EXIT_OK
     for f in files:
-        if target.is_dir() and source.format in ("csv", "xlsx", "parquet") and source.export_for(f.name) is None:
+        if (
+            target.is_dir()
+            and source.format in ("csv", "xlsx", "parquet")
+            and source.export_for(f.name) is None
+        ):
             continue
         out = pipeline.audit_delivery(source, f)
         summary = summarize(out)
@@ -210,8 +247,14 @@ def cmd_validate(args, console) -> int:
             worst = EXIT_REJECTED
         if not args.json:
             console.print(render_text(summary), end="")
-            verdict = "would be REJECTED" if out.status == "rejected" else (
-                "would be published" + (" with quarantined rows" if out.rows_quarantined else ""))
+            verdict = (
+                "would be REJECTED"
+                if out.status == "rejected"
+                else (
+                    "would be published"
+                    + (" with quarantined rows" if out.rows_quarantined else "")
+                )
+            )
             console.print(f"=> {f.name} {verdict}.\n")
     if args.json:
         print(json.dumps(summaries if len(summaries) != 1 else summaries[0], indent=2, default=str))
@@ -227,16 +270,34 @@ def cmd_sources(args, console) -> int:
     registry = _registry(console)
     ledger = lake.read_ledger(config.paths())
     t = Table(title=f"Sources in {registry.folder}")
-    for col in ("source", "system", "format", "entities", "domains", "steward", "cadence",
-                "last delivery", "status"):
+    for col in (
+        "source",
+        "system",
+        "format",
+        "entities",
+        "domains",
+        "steward",
+        "cadence",
+        "last delivery",
+        "status",
+    ):
         t.add_column(col)
     for src in sorted(registry.sources.values(), key=lambda s: s.name):
         mine = ledger[ledger["source"] == src.name] if len(ledger) else ledger
         last = mine.iloc[-1] if len(mine) else None
-        t.add_row(src.name, src.system, src.format, ", ".join(src.entities) or "(standard)",
-                  ", ".join(src.domains), src.steward, src.cadence,
-                  "never" if last is None else f"{last['file_name']} ({last['received_at']:%Y-%m-%d %H:%M})",
-                  "-" if last is None else str(last["status"]))
+        t.add_row(
+            src.name,
+            src.system,
+            src.format,
+            ", ".join(src.entities) or "(standard)",
+            ", ".join(src.domains),
+            src.steward,
+            src.cadence,
+            "never"
+            if last is None
+            else f"{last['file_name']} ({last['received_at']:%Y-%m-%d %H:%M})",
+            "-" if last is None else str(last["status"]),
+        )
     console.print(t)
     return EXIT_OK
 
@@ -261,31 +322,57 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     def add(name, help_text, func):
-        sp = sub.add_parser(name, help=help_text, description=help_text,
-                            epilog=f"example:\n  {EXAMPLES[name]}",
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
+        sp = sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=f"example:\n  {EXAMPLES[name]}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         sp.set_defaults(func=func)
         return sp
 
-    sp = add("demo", "Reset the demo home, generate the demo district, land it and run everything once.", cmd_demo)
+    sp = add(
+        "demo",
+        "Reset the demo home, generate the demo district, land it and run everything once.",
+        cmd_demo,
+    )
     sp.add_argument("--students", type=int, default=2000)
     sp.add_argument("--seed", type=int, default=42)
     sp.add_argument("--keep", action="store_true", help="keep the existing WHOLECHILD_HOME")
 
-    sp = add("generate", "Write the demo district's exports, one folder per source (a landing root).", cmd_generate)
+    sp = add(
+        "generate",
+        "Write the demo district's exports, one folder per source (a landing root).",
+        cmd_generate,
+    )
     sp.add_argument("--out", required=True)
     sp.add_argument("--students", type=int, default=2000)
     sp.add_argument("--seed", type=int, default=42)
 
-    sp = add("run", "Process every pending delivery in the landing zone and build all marts, once.", cmd_run)
-    sp.add_argument("--settle", type=float, default=0.0,
-                    help="seconds a file must be unchanged to count as complete (default 0: all files)")
+    sp = add(
+        "run",
+        "Process every pending delivery in the landing zone and build all marts, once.",
+        cmd_run,
+    )
+    sp.add_argument(
+        "--settle",
+        type=float,
+        default=0.0,
+        help="seconds a file must be unchanged to count as complete (default 0: all files)",
+    )
 
-    sp = add("validate", "Check an export against a source's contract as a delivery would be checked; writes nothing.", cmd_validate)
+    sp = add(
+        "validate",
+        "Check an export against a source's contract as a delivery would be checked; writes nothing.",
+        cmd_validate,
+    )
     sp.add_argument("path", metavar="FILE_OR_DIR")
     sp.add_argument("--source", required=True)
     sp.add_argument("--json", action="store_true", help="print the report as JSON")
-    sp.add_argument("--strict", action="store_true", help="exit 1 on any violation, not only rejection")
+    sp.add_argument(
+        "--strict", action="store_true", help="exit 1 on any violation, not only rejection"
+    )
 
     add("sources", "List registered sources, their domains, last delivery and status.", cmd_sources)
     return p
@@ -305,8 +392,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the user gets one sentence, developers get --debug
         if args.debug:
             raise
-        console.print(textwrap.fill(
-            f"error: {type(exc).__name__}: {exc}. Rerun with --debug for the traceback.", 100))
+        console.print(
+            textwrap.fill(
+                f"error: {type(exc).__name__}: {exc}. Rerun with --debug for the traceback.", 100
+            )
+        )
         code = EXIT_PIPELINE
     sys.stdout.flush()
     return code

@@ -23,13 +23,15 @@ def summarize(outcome: Any) -> dict:
     rules = Counter(q["rule"]) if len(q) else Counter()
     examples = []
     for row in q.head(MAX_EXAMPLES).itertuples(index=False):
-        examples.append({
-            "row": None if pd.isna(row.row_number) else int(row.row_number),
-            "rule": row.rule,
-            "column": row.column_name or None,
-            "value": None if pd.isna(row.value) else row.value,
-            "message": row.message,
-        })
+        examples.append(
+            {
+                "row": None if pd.isna(row.row_number) else int(row.row_number),
+                "rule": row.rule,
+                "column": row.column_name or None,
+                "value": None if pd.isna(row.value) else row.value,
+                "message": row.message,
+            }
+        )
     return {
         "delivery_id": outcome.delivery_id,
         "source": outcome.source,
@@ -40,8 +42,9 @@ def summarize(outcome: Any) -> dict:
         "rows_read": outcome.rows_read,
         "rows_published": outcome.rows_published,
         "rows_quarantined": outcome.rows_quarantined,
-        "entities": {e: {"published": p, "quarantined": qn}
-                     for e, (p, qn) in outcome.entity_counts.items()},
+        "entities": {
+            e: {"published": p, "quarantined": qn} for e, (p, qn) in outcome.entity_counts.items()
+        },
         "violations_by_rule": dict(rules.most_common()),
         "examples": examples,
     }

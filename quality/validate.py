@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 import pandera.errors
 
+from quality.violations import VIOLATION_COLUMNS, empty_violations, violation_frame
 from schemas import ENTITIES
 from schemas._base import PANDAS_DTYPES, ColumnSpec
-from quality.violations import VIOLATION_COLUMNS, empty_violations, violation_frame
 
 TRUE_WORDS = frozenset({"y", "yes", "true", "t", "1", "x"})
 FALSE_WORDS = frozenset({"n", "no", "false", "f", "0"})
@@ -51,7 +51,9 @@ class AuditedTable:
     row_ok: np.ndarray  # bool per row: no violation
 
 
-def cast_column(text: pd.Series, col: ColumnSpec, fmt: str | None) -> tuple[pd.Series, pd.DataFrame]:
+def cast_column(
+    text: pd.Series, col: ColumnSpec, fmt: str | None
+) -> tuple[pd.Series, pd.DataFrame]:
     """Cast one text column to ``col.type``; return the cast values and the violations."""
     present = text.notna().to_numpy()
     name = col.name
@@ -63,9 +65,15 @@ def cast_column(text: pd.Series, col: ColumnSpec, fmt: str | None) -> tuple[pd.S
                 rows = np.flatnonzero(sci)
                 vals = out.iloc[rows]
                 return out, violation_frame(
-                    rows, "id_in_scientific_notation", name, vals,
-                    [f"{name} '{v}' is an id mangled into scientific notation by a spreadsheet; "
-                     "export ids as text" for v in vals],
+                    rows,
+                    "id_in_scientific_notation",
+                    name,
+                    vals,
+                    [
+                        f"{name} '{v}' is an id mangled into scientific notation by a spreadsheet; "
+                        "export ids as text"
+                        for v in vals
+                    ],
                 )
         return out, empty_violations()
     if col.type == "date":
@@ -76,34 +84,44 @@ def cast_column(text: pd.Series, col: ColumnSpec, fmt: str | None) -> tuple[pd.S
             # ISO timestamps (2025-09-03T00:00:00) are dates too.
             retry = parsed.isna() & s.notna()
             if retry.any():
-                parsed = parsed.where(~retry, pd.to_datetime(s.where(retry).str.slice(0, 10),
-                                                              format=fmt, errors="coerce"))
+                parsed = parsed.where(
+                    ~retry,
+                    pd.to_datetime(s.where(retry).str.slice(0, 10), format=fmt, errors="coerce"),
+                )
         parsed = parsed.dt.normalize().astype("datetime64[ns]")
         bad = present & parsed.isna().to_numpy()
-        return parsed, _bad(bad, "date_format", name, text,
-                            lambda v: f"{name} '{v}' is not a date in the format {fmt}")
+        return parsed, _bad(
+            bad,
+            "date_format",
+            name,
+            text,
+            lambda v: f"{name} '{v}' is not a date in the format {fmt}",
+        )
     if col.type == "boolean":
         low = text.astype("string").str.lower()
         out = pd.Series(pd.NA, index=text.index, dtype="boolean")
         out[low.isin(TRUE_WORDS).fillna(False)] = True
         out[low.isin(FALSE_WORDS).fillna(False)] = False
         bad = present & out.isna().to_numpy()
-        return out, _bad(bad, "boolean_format", name, text,
-                         lambda v: f"{name} '{v}' is not a yes/no value")
+        return out, _bad(
+            bad, "boolean_format", name, text, lambda v: f"{name} '{v}' is not a yes/no value"
+        )
     if col.type == "bigint":
         s = text.astype("string")
         ok = s.str.match(INTEGER.pattern).fillna(False).to_numpy(dtype=bool)
         nums = pd.to_numeric(s.where(ok), errors="coerce")
         out = nums.round().astype("Int64")
         bad = present & ~ok
-        return out, _bad(bad, "integer_format", name, text,
-                         lambda v: f"{name} '{v}' is not a whole number")
+        return out, _bad(
+            bad, "integer_format", name, text, lambda v: f"{name} '{v}' is not a whole number"
+        )
     if col.type == "double":
         nums = pd.to_numeric(text.astype("string"), errors="coerce")
         out = nums.astype("Float64")
         bad = present & out.isna().to_numpy()
-        return out, _bad(bad, "number_format", name, text,
-                         lambda v: f"{name} '{v}' is not a number")
+        return out, _bad(
+            bad, "number_format", name, text, lambda v: f"{name} '{v}' is not a number"
+        )
     raise TypeError(col.type)
 
 
@@ -121,9 +139,13 @@ def _rule_name(check: str) -> tuple[str, str]:
         return "required", "is required and missing"
     if check.startswith("isin("):
         return "code_set", "is not one of the allowed codes"
-    if check.startswith("greater_than_or_equal_to") or check.startswith("less_than_or_equal_to") \
-            or check.startswith("in_range") or check.startswith("greater_than") \
-            or check.startswith("less_than"):
+    if (
+        check.startswith("greater_than_or_equal_to")
+        or check.startswith("less_than_or_equal_to")
+        or check.startswith("in_range")
+        or check.startswith("greater_than")
+        or check.startswith("less_than")
+    ):
         return "range", f"is out of range ({check})"
     if check.startswith("str_matches") or check.startswith("str_length"):
         return "format", f"breaks {check}"
@@ -151,14 +173,22 @@ def contract_violations(entity: str, frame: pd.DataFrame) -> pd.DataFrame:
         if check in row_rules:
             name, sentence = row_rules[check]
             rows = np.unique(rows)
-            out.append(violation_frame(rows, name, "", [None] * len(rows),
-                                        [sentence] * len(rows)))
+            out.append(violation_frame(rows, name, "", [None] * len(rows), [sentence] * len(rows)))
             continue
         rule, phrase = _rule_name(str(check))
         values = group["failure_case"].to_numpy()
-        out.append(violation_frame(rows, rule, str(column), values,
-                                    [f"{column} '{v}' {phrase}" if rule != "required"
-                                     else f"{column} {phrase}" for v in values]))
+        out.append(
+            violation_frame(
+                rows,
+                rule,
+                str(column),
+                values,
+                [
+                    f"{column} '{v}' {phrase}" if rule != "required" else f"{column} {phrase}"
+                    for v in values
+                ],
+            )
+        )
     if not out:
         return empty_violations()
     return pd.concat(out, ignore_index=True).drop_duplicates(["row", "rule", "column_name"])
@@ -189,8 +219,10 @@ def audit(
     contract = contract_violations(entity, frame)
     if not contract.empty and not cast_failed.empty:
         seen = set(zip(cast_failed["row"], cast_failed["column_name"], strict=True))
-        keep = [(r, c) not in seen for r, c in zip(contract["row"], contract["column_name"],
-                                                   strict=True)]
+        keep = [
+            (r, c) not in seen
+            for r, c in zip(contract["row"], contract["column_name"], strict=True)
+        ]
         contract = contract[keep]
     pieces.append(contract)
 
@@ -198,9 +230,17 @@ def audit(
     for name, col in spec.columns.items():
         if col.is_event_date:
             future = (frame[name] > limit).fillna(False).to_numpy(dtype=bool)
-            pieces.append(_bad(future, "future_date", name, text[name].reset_index(drop=True),
-                               lambda v, name=name: f"{name} '{v}' is after the delivery date "
-                               f"{delivered_on.isoformat()}"))
+            pieces.append(
+                _bad(
+                    future,
+                    "future_date",
+                    name,
+                    text[name].reset_index(drop=True),
+                    lambda v, name=name: (
+                        f"{name} '{v}' is after the delivery date {delivered_on.isoformat()}"
+                    ),
+                )
+            )
     violations = pd.concat(pieces, ignore_index=True)[VIOLATION_COLUMNS]
     row_ok = np.ones(n, dtype=bool)
     if len(violations):
@@ -215,6 +255,10 @@ def duplicate_keys(entity: str, frame: pd.DataFrame, limit: int = 5) -> list[tup
     if not dup.any():
         return []
     keys = frame.loc[dup, key].drop_duplicates().head(limit)
-    return [tuple(None if pd.isna(v) else (v.date().isoformat() if isinstance(v, pd.Timestamp)
-                                           else v) for v in row)
-            for row in keys.itertuples(index=False)]
+    return [
+        tuple(
+            None if pd.isna(v) else (v.date().isoformat() if isinstance(v, pd.Timestamp) else v)
+            for v in row
+        )
+        for row in keys.itertuples(index=False)
+    ]

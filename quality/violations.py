@@ -13,16 +13,19 @@ VIOLATION_COLUMNS = ["row", "rule", "column_name", "value", "message"]
 
 
 def empty_violations() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series([], dtype="int64" if c == "row" else "string")
-                         for c in VIOLATION_COLUMNS})
+    return pd.DataFrame(
+        {c: pd.Series([], dtype="int64" if c == "row" else "string") for c in VIOLATION_COLUMNS}
+    )
 
 
 def violation_frame(rows, rule: str, column: str, values, messages) -> pd.DataFrame:
     """Violations of one rule on one column, for the given row positions."""
-    return pd.DataFrame({
-        "row": np.asarray(rows, dtype="int64"),
-        "rule": rule,
-        "column_name": column,
-        "value": pd.array([None if pd.isna(v) else str(v) for v in values], dtype="string"),
-        "message": list(messages),
-    })
+    return pd.DataFrame(
+        {
+            "row": np.asarray(rows, dtype="int64"),
+            "rule": rule,
+            "column_name": column,
+            "value": pd.array([None if pd.isna(v) else str(v) for v in values], dtype="string"),
+            "message": list(messages),
+        }
+    )

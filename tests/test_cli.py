@@ -26,7 +26,9 @@ def demo_sources(monkeypatch, tmp_path):
     monkeypatch.setenv("WHOLECHILD_HOME", str(tmp_path / "home"))
 
 
-def test_validate_demo_export_exits_0_and_writes_nothing(demo_export, demo_sources, tmp_path, capsys):
+def test_validate_demo_export_exits_0_and_writes_nothing(
+    demo_export, demo_sources, tmp_path, capsys
+):
     before = sorted(p for p in demo_export.rglob("*"))
     code = main(["validate", str(demo_export / "map_growth"), "--source", "map_growth"])
     out = capsys.readouterr().out
@@ -36,7 +38,9 @@ def test_validate_demo_export_exits_0_and_writes_nothing(demo_export, demo_sourc
     assert not (tmp_path / "home").exists()
 
 
-def test_validate_broken_copy_exits_1_naming_rule_and_row(demo_export, demo_sources, tmp_path, capsys):
+def test_validate_broken_copy_exits_1_naming_rule_and_row(
+    demo_export, demo_sources, tmp_path, capsys
+):
     src = sorted((demo_export / "map_growth").iterdir())[0]
     lines = src.read_text(encoding="utf-8-sig").splitlines()
     header = lines[0].split(",")
@@ -93,8 +97,10 @@ def test_demo_end_to_end_builds_the_warehouse(demo_sources, tmp_path, capsys):
         assert dict(ledger)["rejected"] == 1
         n = con.execute("select count(*) from staging.stg_student").fetchone()[0]
         assert n == 300
-        bad = con.execute("select count(*) from ops.load_ledger "
-                          "where rows_read <> rows_published + rows_quarantined").fetchone()[0]
+        bad = con.execute(
+            "select count(*) from ops.load_ledger "
+            "where rows_read <> rows_published + rows_quarantined"
+        ).fetchone()[0]
         assert bad == 0
     # A second run finds nothing new and keeps everything.
     assert main(["run"]) == 0

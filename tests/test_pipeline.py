@@ -34,13 +34,19 @@ def test_good_delivery_is_published_archived_and_ledgered(home, attendance_regis
     assert not path.exists()
     assert (home.archive / "attendance" / out.delivery_id / path.name).exists()
     ledger = lake.read_ledger(home)
-    assert ledger[["status", "rows_read", "rows_published", "rows_quarantined"]].values.tolist() == [
-        ["published", 4, 4, 0]]
+    assert ledger[
+        ["status", "rows_read", "rows_published", "rows_quarantined"]
+    ].values.tolist() == [["published", 4, 4, 0]]
     assert rows["_applied_at"].iloc[0].startswith("2025-09-05T")
 
 
 def test_bad_rows_are_quarantined_with_rule_row_and_record(home, attendance_registry):
-    land(home, "attendance", "attendance_2025-09-06.csv", GOOD + "004516,101,13/45/2025,A\n004517,101,09/05/2025,Q\n")
+    land(
+        home,
+        "attendance",
+        "attendance_2025-09-06.csv",
+        GOOD + "004516,101,13/45/2025,A\n004517,101,09/05/2025,Q\n",
+    )
     (out,) = pipeline.process_pending(attendance_registry, home)
     assert out.status == "published_with_quarantine"
     assert (out.rows_read, out.rows_published, out.rows_quarantined) == (6, 4, 2)
@@ -59,13 +65,15 @@ def test_rejected_delivery_publishes_nothing_and_keeps_previous_data(home, atten
     land(home, "attendance", "attendance_2025-09-05.csv", GOOD)
     pipeline.process_pending(attendance_registry, home)
     before = published(home)
-    bad = land(home, "attendance", "attendance_2025-09-06.csv",
-               "StudentID,School,Code\n004512,101,A\n")  # Date column missing
+    bad = land(
+        home, "attendance", "attendance_2025-09-06.csv", "StudentID,School,Code\n004512,101,A\n"
+    )  # Date column missing
     (out,) = pipeline.process_pending(attendance_registry, home)
     assert out.status == "rejected"
     assert "no column 'Date'" in out.reason and "attendance_2025-09-06.csv" in out.reason
     assert (out.rows_read, out.rows_published, out.rows_quarantined) == (0, 0, 0) or (
-        out.rows_read == out.rows_quarantined)
+        out.rows_read == out.rows_quarantined
+    )
     after = published(home)
     assert after.equals(before)
     folder = home.rejected / "attendance" / out.delivery_id
@@ -76,8 +84,12 @@ def test_rejected_delivery_publishes_nothing_and_keeps_previous_data(home, atten
 
 
 def test_reject_rate_over_threshold_rejects_whole_delivery(home, attendance_registry):
-    land(home, "attendance", "a_2025-09-07.csv",
-         "StudentID,School,Date,Code\n1,101,09/03/2025,A\n2,101,09/03/2025,Z\n3,101,09/03/2025,Z\n")
+    land(
+        home,
+        "attendance",
+        "a_2025-09-07.csv",
+        "StudentID,School,Date,Code\n1,101,09/03/2025,A\n2,101,09/03/2025,Z\n3,101,09/03/2025,Z\n",
+    )
     (out,) = pipeline.process_pending(attendance_registry, home)
     assert out.status == "rejected"
     assert out.rows_read == 3 and out.rows_quarantined == 3 and out.rows_published == 0
@@ -106,8 +118,12 @@ def test_redelivered_file_is_loaded_once(home, attendance_registry):
 def test_corrected_file_with_same_name_loads_and_wins(home, attendance_registry):
     land(home, "attendance", "attendance_2025-09-05.csv", GOOD)
     pipeline.process_pending(attendance_registry, home)
-    land(home, "attendance", "attendance_2025-09-05.csv", GOOD.replace("004515,102,09/04/2025,P",
-                                                                       "004515,102,09/04/2025,E"))
+    land(
+        home,
+        "attendance",
+        "attendance_2025-09-05.csv",
+        GOOD.replace("004515,102,09/04/2025,P", "004515,102,09/04/2025,E"),
+    )
     (out,) = pipeline.process_pending(attendance_registry, home)
     assert out.status == "published"
     current = lake.current_rows(home, "attendance", "attendance_event", "incremental")
@@ -116,7 +132,9 @@ def test_corrected_file_with_same_name_loads_and_wins(home, attendance_registry)
 
 
 @pytest.mark.parametrize("n_good,n_bad", [(4, 0), (4, 1)])
-def test_ledger_invariant_rows_read_equals_published_plus_quarantined(home, attendance_registry, n_good, n_bad):
+def test_ledger_invariant_rows_read_equals_published_plus_quarantined(
+    home, attendance_registry, n_good, n_bad
+):
     text = GOOD + "".join(f"9{i},101,09/03/2025,Z\n" for i in range(n_bad))
     land(home, "attendance", "a.csv", text)
     pipeline.process_pending(attendance_registry, home)
@@ -132,9 +150,19 @@ def test_warehouse_views_expose_raw_ledger_and_quarantine(home, attendance_regis
     pipeline.process_pending(attendance_registry, home)
     warehouse.refresh(attendance_registry, home)
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
-        assert con.execute("select count(*) from raw.attendance__attendance_event").fetchone() == (4,)
-        assert con.execute("select status from ops.load_ledger").fetchone() == ("published_with_quarantine",)
-        assert con.execute("select rule from quarantine.rejected_rows").fetchone() == ("unmapped_code",)
-        types = dict(con.execute("select column_name, data_type from information_schema.columns "
-                                 "where table_name = 'attendance__attendance_event'").fetchall())
+        assert con.execute("select count(*) from raw.attendance__attendance_event").fetchone() == (
+            4,
+        )
+        assert con.execute("select status from ops.load_ledger").fetchone() == (
+            "published_with_quarantine",
+        )
+        assert con.execute("select rule from quarantine.rejected_rows").fetchone() == (
+            "unmapped_code",
+        )
+        types = dict(
+            con.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_name = 'attendance__attendance_event'"
+            ).fetchall()
+        )
     assert types["event_date"] == "DATE" and types["absent_fraction"] == "DOUBLE"

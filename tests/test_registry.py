@@ -62,7 +62,10 @@ def test_product_example_yaml_loads(tmp_path):
         (("  subject: Subject\n", "  subjekt: Subject\n"), "columns.subjekt"),
         (("  subject: Subject\n", ""), "columns.subject"),
         (("mode: incremental", "mode: merge"), "mode"),
-        (("quality: {max_reject_rate: 0.02}", "quality: {max_reject_rate: 2}"), "quality.max_reject_rate"),
+        (
+            ("quality: {max_reject_rate: 0.02}", "quality: {max_reject_rate: 2}"),
+            "quality.max_reject_rate",
+        ),
         (("name: map_growth", "name: Map-Growth"), "name"),
         (("student_id: state", "student_id: {kind: state, pad_to: zero}"), "student_id.pad_to"),
         (("Science: science", "Science: biology"), "codes.subject"),
@@ -87,8 +90,13 @@ def test_invalid_yaml_names_file_and_key(tmp_path, change, key):
 def test_bad_file_does_not_take_other_sources_down(tmp_path):
     write(tmp_path, "map_growth.yml", MAP_GROWTH)
     write(tmp_path, "broken.yml", "name: broken\nformat: csv\n  bad indentation: [\n")
-    write(tmp_path, "wrong_entity.yml", MAP_GROWTH.replace("map_growth", "other").replace(
-        "entity: assessment_result", "entity: nope"))
+    write(
+        tmp_path,
+        "wrong_entity.yml",
+        MAP_GROWTH.replace("map_growth", "other").replace(
+            "entity: assessment_result", "entity: nope"
+        ),
+    )
     reg = load_registry(tmp_path)
     assert list(reg.sources) == ["map_growth"]
     assert sorted(e.file.name for e in reg.errors) == ["broken.yml", "wrong_entity.yml"]
@@ -136,7 +144,8 @@ def test_exports_form_maps_files_to_entities(tmp_path):
 
 def test_exports_need_a_match(tmp_path):
     text = MAP_GROWTH.replace("entity: assessment_result\n", "").split("columns:")[0] + (
-        "exports:\n  - entity: school\n    columns: {school_id: A, school_name: B}\n")
+        "exports:\n  - entity: school\n    columns: {school_id: A, school_name: B}\n"
+    )
     with pytest.raises(RegistryError) as info:
         load_source(write(tmp_path, "x.yml", text))
     assert info.value.key == "exports[0].match"

@@ -18,8 +18,12 @@ def text_frame(entity: str, rows: list[dict]) -> pd.DataFrame:
 
 
 def attendance(**over) -> dict:
-    row = {"student_ref": "004512", "school_id": "101", "event_date": "2025-09-03",
-           "category": "unexcused_absence"}
+    row = {
+        "student_ref": "004512",
+        "school_id": "101",
+        "event_date": "2025-09-03",
+        "category": "unexcused_absence",
+    }
     row.update(over)
     return row
 
@@ -60,15 +64,21 @@ def test_each_bad_value_is_its_own_violation_with_row_and_column():
 
 def test_declared_date_format_is_used():
     rows = [attendance(event_date="09/03/2025")]
-    t = audit("attendance_event", text_frame("attendance_event", rows),
-              {"event_date": "%m/%d/%Y"}, DELIVERED)
+    t = audit(
+        "attendance_event",
+        text_frame("attendance_event", rows),
+        {"event_date": "%m/%d/%Y"},
+        DELIVERED,
+    )
     assert t.row_ok.tolist() == [True]
     assert t.frame.loc[0, "event_date"] == pd.Timestamp("2025-09-03")
 
 
 def test_booleans_and_numbers_cast_with_violations():
     col = ENTITIES["section_enrollment"].columns["is_advanced"]
-    values, v = cast_column(pd.Series(["Y", "no", "TRUE", "0", "maybe", None], dtype="string"), col, None)
+    values, v = cast_column(
+        pd.Series(["Y", "no", "TRUE", "0", "maybe", None], dtype="string"), col, None
+    )
     assert values.tolist()[:4] == [True, False, True, False]
     assert v["row"].tolist() == [4] and v["rule"].tolist() == ["boolean_format"]
     col = ENTITIES["health_event"].columns["minutes_missed"]
@@ -81,8 +91,13 @@ def test_duplicate_keys_are_null_safe():
     rows = [attendance(), attendance(), attendance(category="tardy")]
     t = audit("attendance_event", text_frame("attendance_event", rows), {}, DELIVERED)
     assert duplicate_keys("attendance_event", t.frame) == [
-        ("004512", "101", "2025-09-03", "unexcused_absence")]
-    a = {"student_ref": "1", "assessment_name": "MAP", "subject": "math",
-         "assessed_on": "2025-10-01"}
+        ("004512", "101", "2025-09-03", "unexcused_absence")
+    ]
+    a = {
+        "student_ref": "1",
+        "assessment_name": "MAP",
+        "subject": "math",
+        "assessed_on": "2025-10-01",
+    }
     t = audit("assessment_result", text_frame("assessment_result", [a, dict(a)]), {}, DELIVERED)
     assert len(duplicate_keys("assessment_result", t.frame)) == 1  # NULL test_code == NULL

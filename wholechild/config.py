@@ -74,8 +74,16 @@ class Paths:
         return self.landing / landing_name
 
     def ensure(self) -> Paths:
-        for p in (self.landing, self.archive, self.rejected, self.lake_raw, self.lake_staging,
-                  self.share, self.dagster_home, self.locks):
+        for p in (
+            self.landing,
+            self.archive,
+            self.rejected,
+            self.lake_raw,
+            self.lake_staging,
+            self.share,
+            self.dagster_home,
+            self.locks,
+        ):
             p.mkdir(parents=True, exist_ok=True)
         return self
 

@@ -40,32 +40,36 @@ BOOKKEEPING = [
     ("_is_deleted", pa.bool_()),
 ]
 
-QUARANTINE_SCHEMA = pa.schema([
-    ("delivery_id", pa.string()),
-    ("source", pa.string()),
-    ("entity", pa.string()),
-    ("row_number", pa.int64()),
-    ("rule", pa.string()),
-    ("column_name", pa.string()),
-    ("value", pa.string()),
-    ("record", pa.string()),
-    ("message", pa.string()),
-])
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        ("delivery_id", pa.string()),
+        ("source", pa.string()),
+        ("entity", pa.string()),
+        ("row_number", pa.int64()),
+        ("rule", pa.string()),
+        ("column_name", pa.string()),
+        ("value", pa.string()),
+        ("record", pa.string()),
+        ("message", pa.string()),
+    ]
+)
 
-LEDGER_SCHEMA = pa.schema([
-    ("delivery_id", pa.string()),
-    ("source", pa.string()),
-    ("file_name", pa.string()),
-    ("sha256", pa.string()),
-    ("received_at", pa.timestamp("us", tz="UTC")),
-    ("rows_read", pa.int64()),
-    ("rows_published", pa.int64()),
-    ("rows_quarantined", pa.int64()),
-    ("status", pa.string()),
-    ("reason", pa.string()),
-    ("entities", pa.string()),
-    ("applied_at", pa.string()),
-])
+LEDGER_SCHEMA = pa.schema(
+    [
+        ("delivery_id", pa.string()),
+        ("source", pa.string()),
+        ("file_name", pa.string()),
+        ("sha256", pa.string()),
+        ("received_at", pa.timestamp("us", tz="UTC")),
+        ("rows_read", pa.int64()),
+        ("rows_published", pa.int64()),
+        ("rows_quarantined", pa.int64()),
+        ("status", pa.string()),
+        ("reason", pa.string()),
+        ("entities", pa.string()),
+        ("applied_at", pa.string()),
+    ]
+)
 
 LEDGER_FILE = "_ledger.parquet"
 QUARANTINE_FILE = "_quarantine.parquet"
@@ -85,8 +89,9 @@ def entity_table(entity: str, frame: pd.DataFrame) -> pa.Table:
         if pa.types.is_date32(field.type):
             arrays.append(pa.array(s.dt.date.where(s.notna(), None), type=field.type))
         else:
-            arrays.append(pa.array(s.astype(object).where(s.notna(), None).tolist(),
-                                   type=field.type))
+            arrays.append(
+                pa.array(s.astype(object).where(s.notna(), None).tolist(), type=field.type)
+            )
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
@@ -152,9 +157,7 @@ def read_quarantine(paths: Paths, source: str | None = None) -> pd.DataFrame:
     if not has_files(pattern):
         return QUARANTINE_SCHEMA.empty_table().to_pandas()
     with duckdb.connect() as con:
-        return con.execute(
-            "select * from read_parquet(?, union_by_name = true)", [pattern]
-        ).df()
+        return con.execute("select * from read_parquet(?, union_by_name = true)", [pattern]).df()
 
 
 def read_published(paths: Paths, source: str, entity: str) -> pd.DataFrame:
@@ -163,9 +166,7 @@ def read_published(paths: Paths, source: str, entity: str) -> pd.DataFrame:
     if not has_files(pattern):
         return entity_schema(entity).empty_table().to_pandas()
     with duckdb.connect() as con:
-        return con.execute(
-            "select * from read_parquet(?, union_by_name = true)", [pattern]
-        ).df()
+        return con.execute("select * from read_parquet(?, union_by_name = true)", [pattern]).df()
 
 
 def current_rows(paths: Paths, source: str, entity: str, mode: str) -> pd.DataFrame:

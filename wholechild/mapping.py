@@ -36,7 +36,9 @@ class MappedTable:
     entity: str
     frame: pd.DataFrame
     source_row: np.ndarray  # positional index into the RawTable's frame
-    violations: pd.DataFrame  # columns: row (output row position), rule, column_name, value, message
+    violations: (
+        pd.DataFrame
+    )  # columns: row (output row position), rule, column_name, value, message
 
 
 def _normalize_header(h: str) -> str:
@@ -117,7 +119,9 @@ def map_table(table: RawTable, source: Source, export: Export) -> MappedTable:
         loose = {_normalize_header(h): h for h in table.headers}
         pieces, rows = [], []
         for flag_header, code in flags.items():
-            header = flag_header if flag_header in raw.columns else loose[_normalize_header(flag_header)]
+            header = (
+                flag_header if flag_header in raw.columns else loose[_normalize_header(flag_header)]
+            )
             on = raw[header].reset_index(drop=True).astype("string").str.lower().isin(TRUTHY)
             on = on.fillna(False).to_numpy(dtype=bool)
             piece = frame[on].copy()
@@ -142,10 +146,18 @@ def map_table(table: RawTable, source: Source, export: Export) -> MappedTable:
         if miss.any():
             bad = np.flatnonzero(miss.to_numpy(dtype=bool))
             vals = frame[canon].iloc[bad]
-            violations.append(violation_frame(
-                bad, "unmapped_code", canon, vals,
-                [f"{canon} value '{v}' has no mapping in the source YAML's codes" for v in vals],
-            ))
+            violations.append(
+                violation_frame(
+                    bad,
+                    "unmapped_code",
+                    canon,
+                    vals,
+                    [
+                        f"{canon} value '{v}' has no mapping in the source YAML's codes"
+                        for v in vals
+                    ],
+                )
+            )
         frame[canon] = mapped
 
     if export.entity == "student":

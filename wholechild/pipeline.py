@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from filelock import FileLock
 
 from quality.report import summarize, write_reports
@@ -50,7 +51,9 @@ class DeliveryOutcome:
     published: dict[str, pd.DataFrame] = field(default_factory=dict)
     #: entity -> (records published, records quarantined)
     entity_counts: dict[str, tuple[int, int]] = field(default_factory=dict)
-    quarantine: pd.DataFrame = field(default_factory=lambda: lake.QUARANTINE_SCHEMA.empty_table().to_pandas())
+    quarantine: pd.DataFrame = field(
+        default_factory=lambda: lake.QUARANTINE_SCHEMA.empty_table().to_pandas()
+    )
     report_path: Path | None = None
 
     @property
@@ -87,8 +90,10 @@ def applied_at(file_name: str, received_at: dt.datetime) -> str:
 
 def _record_json(table: RawTable, positions: np.ndarray) -> list[str]:
     frame = table.frame.iloc[positions]
-    return [json.dumps({k: (None if pd.isna(v) else v) for k, v in rec.items()}, ensure_ascii=False)
-            for rec in frame.to_dict(orient="records")]
+    return [
+        json.dumps({k: (None if pd.isna(v) else v) for k, v in rec.items()}, ensure_ascii=False)
+        for rec in frame.to_dict(orient="records")
+    ]
 
 
 def audit_delivery(
@@ -137,32 +142,50 @@ def audit_delivery(
         bad_rows = np.flatnonzero(~audited.row_ok)
         record_bad[mapped.source_row[bad_rows]] = True
         v = audited.violations
-        positions = mapped.source_row[v["row"].to_numpy(dtype="int64")] if len(v) else np.array([], dtype=np.int64)
+        positions = (
+            mapped.source_row[v["row"].to_numpy(dtype="int64")]
+            if len(v)
+            else np.array([], dtype=np.int64)
+        )
         row_numbers = table.row_numbers[positions] if len(v) else np.array([], dtype=np.int64)
-        quarantine = pd.DataFrame({
-            "delivery_id": out.delivery_id,
-            "source": source.name,
-            "entity": export.entity,
-            "row_number": row_numbers.astype("int64"),
-            "rule": v["rule"].astype(str).to_numpy() if len(v) else [],
-            "column_name": v["column_name"].to_numpy() if len(v) else [],
-            "value": v["value"].to_numpy() if len(v) else [],
-            "record": _record_json(table, positions) if len(v) else [],
-            "message": [f"{path.name} row {r}: {m}" for r, m in zip(row_numbers, v["message"], strict=True)] if len(v) else [],
-        })
-        reader_bad = pd.DataFrame({
-            "delivery_id": out.delivery_id,
-            "source": source.name,
-            "entity": export.entity,
-            "row_number": [b.row_number for b in table.bad_records],
-            "rule": [b.rule for b in table.bad_records],
-            "column_name": [None] * len(table.bad_records),
-            "value": [None] * len(table.bad_records),
-            "record": [b.raw for b in table.bad_records],
-            "message": [f"{path.name} row {b.row_number}: {b.message}" for b in table.bad_records],
-        })
-        out.quarantine = pd.concat([reader_bad, quarantine], ignore_index=True).sort_values(
-            "row_number", kind="stable").reset_index(drop=True)
+        quarantine = pd.DataFrame(
+            {
+                "delivery_id": out.delivery_id,
+                "source": source.name,
+                "entity": export.entity,
+                "row_number": row_numbers.astype("int64"),
+                "rule": v["rule"].astype(str).to_numpy() if len(v) else [],
+                "column_name": v["column_name"].to_numpy() if len(v) else [],
+                "value": v["value"].to_numpy() if len(v) else [],
+                "record": _record_json(table, positions) if len(v) else [],
+                "message": [
+                    f"{path.name} row {r}: {m}"
+                    for r, m in zip(row_numbers, v["message"], strict=True)
+                ]
+                if len(v)
+                else [],
+            }
+        )
+        reader_bad = pd.DataFrame(
+            {
+                "delivery_id": out.delivery_id,
+                "source": source.name,
+                "entity": export.entity,
+                "row_number": [b.row_number for b in table.bad_records],
+                "rule": [b.rule for b in table.bad_records],
+                "column_name": [None] * len(table.bad_records),
+                "value": [None] * len(table.bad_records),
+                "record": [b.raw for b in table.bad_records],
+                "message": [
+                    f"{path.name} row {b.row_number}: {b.message}" for b in table.bad_records
+                ],
+            }
+        )
+        out.quarantine = (
+            pd.concat([reader_bad, quarantine], ignore_index=True)
+            .sort_values("row_number", kind="stable")
+            .reset_index(drop=True)
+        )
         quarantined = int(record_bad.sum()) + len(table.bad_records)
         out.rows_read = records_read
         out.rows_quarantined = quarantined
@@ -196,7 +219,9 @@ def audit_delivery(
         out.entity_counts[export.entity] = (out.rows_published, out.rows_quarantined)
         out.status = PUBLISHED_WITH_QUARANTINE if quarantined else PUBLISHED
         if quarantined:
-            out.reason = f"{quarantined} row(s) quarantined; first: {out.quarantine.iloc[0]['message']}"
+            out.reason = (
+                f"{quarantined} row(s) quarantined; first: {out.quarantine.iloc[0]['message']}"
+            )
     except DeliveryRejected as exc:
         _reject(out, exc.rule, exc.message, records_read)
     return out
@@ -217,11 +242,21 @@ def _reject(out: DeliveryOutcome, rule: str, message: str, records_read: int) ->
     out.rows_published = 0
     out.rows_quarantined = records_read
     out.entity_counts = {e: (0, q) for e, (_, q) in out.entity_counts.items()}
-    file_row = pd.DataFrame([{
-        "delivery_id": out.delivery_id, "source": out.source, "entity": None,
-        "row_number": None, "rule": rule, "column_name": None, "value": None,
-        "record": None, "message": message,
-    }])
+    file_row = pd.DataFrame(
+        [
+            {
+                "delivery_id": out.delivery_id,
+                "source": out.source,
+                "entity": None,
+                "row_number": None,
+                "rule": rule,
+                "column_name": None,
+                "value": None,
+                "record": None,
+                "message": message,
+            }
+        ]
+    )
     out.quarantine = pd.concat([file_row, out.quarantine], ignore_index=True)
 
 
@@ -233,16 +268,22 @@ def publish(out: DeliveryOutcome, paths: Paths) -> None:
     q = out.quarantine.copy()
     q["row_number"] = q["row_number"].astype("Int64")
     lake.write_parquet(_as_table(q, lake.QUARANTINE_SCHEMA), work / lake.QUARANTINE_FILE)
-    lake.write_parquet(_as_table(pd.DataFrame([out.ledger_row()]), lake.LEDGER_SCHEMA),
-                       work / lake.LEDGER_FILE)
+    lake.write_parquet(
+        _as_table(pd.DataFrame([out.ledger_row()]), lake.LEDGER_SCHEMA), work / lake.LEDGER_FILE
+    )
     lake.commit(paths, out.source, out.delivery_id)
 
 
-def _as_table(frame: pd.DataFrame, schema) -> "pa.Table":  # noqa: F821
-    import pyarrow as pa
-
-    arrays = [pa.array(frame[f.name].astype(object).where(frame[f.name].notna(), None).tolist()
-                       if len(frame) else [], type=f.type) for f in schema]
+def _as_table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
+    arrays = [
+        pa.array(
+            frame[f.name].astype(object).where(frame[f.name].notna(), None).tolist()
+            if len(frame)
+            else [],
+            type=f.type,
+        )
+        for f in schema
+    ]
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
@@ -262,8 +303,9 @@ def source_lock(paths: Paths, source: str) -> FileLock:
     return FileLock(str(paths.locks / f"source-{source}.lock"))
 
 
-def process_delivery(source: Source, path: Path, paths: Paths,
-                     received_at: dt.datetime | None = None) -> DeliveryOutcome:
+def process_delivery(
+    source: Source, path: Path, paths: Paths, received_at: dt.datetime | None = None
+) -> DeliveryOutcome:
     """Audit, publish and file away one landed delivery (idempotent by content hash)."""
     paths.ensure()
     landing_root = (paths.landing / source.landing).resolve()
@@ -278,12 +320,16 @@ def process_delivery(source: Source, path: Path, paths: Paths,
         earlier = seen[(seen["sha256"] == sha) & (seen["status"] != DUPLICATE)]
         if len(earlier):
             out = DeliveryOutcome(
-                delivery_id=new_delivery_id(received_at, sha), source=source.name,
-                file_name=path.name, sha256=sha, received_at=received_at,
-                applied_at=applied_at(path.name, received_at), status=DUPLICATE,
+                delivery_id=new_delivery_id(received_at, sha),
+                source=source.name,
+                file_name=path.name,
+                sha256=sha,
+                received_at=received_at,
+                applied_at=applied_at(path.name, received_at),
+                status=DUPLICATE,
                 reason=f"{path.name} has the same bytes as delivery "
-                       f"{earlier.iloc[0]['delivery_id']} ({earlier.iloc[0]['file_name']}); "
-                       "loaded once.",
+                f"{earlier.iloc[0]['delivery_id']} ({earlier.iloc[0]['file_name']}); "
+                "loaded once.",
             )
         else:
             out = audit_delivery(source, path, sha256=sha, received_at=received_at)
@@ -298,8 +344,9 @@ def process_delivery(source: Source, path: Path, paths: Paths,
         return out
 
 
-def pending(registry: Registry, paths: Paths, sources: list[str] | None = None,
-            settle: float | None = None) -> list[tuple[Source, landing.LandedFile]]:
+def pending(
+    registry: Registry, paths: Paths, sources: list[str] | None = None, settle: float | None = None
+) -> list[tuple[Source, landing.LandedFile]]:
     """Complete deliveries waiting in the landing zone, in the order they apply."""
     out = []
     for src in registry.sources.values():
@@ -311,8 +358,13 @@ def pending(registry: Registry, paths: Paths, sources: list[str] | None = None,
     return out
 
 
-def process_pending(registry: Registry, paths: Paths, sources: list[str] | None = None,
-                    settle: float | None = None, progress=None) -> list[DeliveryOutcome]:
+def process_pending(
+    registry: Registry,
+    paths: Paths,
+    sources: list[str] | None = None,
+    settle: float | None = None,
+    progress=None,
+) -> list[DeliveryOutcome]:
     """Process every complete delivery once (``wholechild run``)."""
     results = []
     todo = pending(registry, paths, sources, settle)

@@ -26,9 +26,25 @@ NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 STEWARD_RE = re.compile(r"^([^@\s]+@[^@\s]+\.[^@\s]+|team:[A-Za-z0-9_.-]+)$")
 
 SOURCE_KEYS = {
-    "name", "system", "format", "entity", "domains", "steward", "cadence", "landing",
-    "student_id", "mode", "columns", "constants", "codes", "options", "quality", "unpivot",
-    "roster", "exports", "description",
+    "name",
+    "system",
+    "format",
+    "entity",
+    "domains",
+    "steward",
+    "cadence",
+    "landing",
+    "student_id",
+    "mode",
+    "columns",
+    "constants",
+    "codes",
+    "options",
+    "quality",
+    "unpivot",
+    "roster",
+    "exports",
+    "description",
 }
 EXPORT_KEYS = {"match", "entity", "columns", "constants", "codes", "unpivot", "mode", "student_id"}
 OPTION_KEYS = {"encoding", "delimiter", "sheet", "quotechar", "header_row"}
@@ -235,9 +251,7 @@ def _parse_export(raw: dict, defaults: dict, file: Path, prefix: str, tabular: b
         for src_value, code in table.items():
             if allowed is not None and code is not None:
                 _require(
-                    str(code) in allowed or (
-                        spec.columns[canon].type == "boolean"
-                    ),
+                    str(code) in allowed or (spec.columns[canon].type == "boolean"),
                     file,
                     f"{prefix}codes.{canon}",
                     f"maps '{src_value}' to '{code}', which is not one of {', '.join(allowed)}",
@@ -251,7 +265,7 @@ def _parse_export(raw: dict, defaults: dict, file: Path, prefix: str, tabular: b
             f"{prefix}unpivot",
             "must map one canonical column to {header: code}",
         )
-        (target, flags), = unpivot.items()
+        ((target, flags),) = unpivot.items()
         _require(
             target in spec.columns,
             file,
@@ -311,24 +325,43 @@ def parse_source(raw: Any, file: Path) -> Source:
     _require(isinstance(raw, dict), file, "(top)", "must be a mapping of source settings")
     _unknown_keys(raw, SOURCE_KEYS, file, "")
     name = raw.get("name")
-    _require(isinstance(name, str) and bool(NAME_RE.match(name or "")), file, "name",
-             "must match [a-z][a-z0-9_]* (it becomes the asset key raw/<name>/<entity>)")
+    _require(
+        isinstance(name, str) and bool(NAME_RE.match(name or "")),
+        file,
+        "name",
+        "must match [a-z][a-z0-9_]* (it becomes the asset key raw/<name>/<entity>)",
+    )
     fmt = raw.get("format")
     _require(fmt in FORMATS, file, "format", f"must be one of {', '.join(FORMATS)}")
     domains = raw.get("domains") or []
     from schemas import DOMAINS
 
-    _require(isinstance(domains, list) and domains, file, "domains", "must list at least one domain")
+    _require(
+        isinstance(domains, list) and domains, file, "domains", "must list at least one domain"
+    )
     for d in domains:
-        _require(d in DOMAINS, file, "domains", f"names unknown domain '{d}' (known: {', '.join(DOMAINS)})")
+        _require(
+            d in DOMAINS,
+            file,
+            "domains",
+            f"names unknown domain '{d}' (known: {', '.join(DOMAINS)})",
+        )
     steward = raw.get("steward")
-    _require(isinstance(steward, str) and bool(STEWARD_RE.match(steward or "")), file, "steward",
-             "must be an email address or team:<name>")
+    _require(
+        isinstance(steward, str) and bool(STEWARD_RE.match(steward or "")),
+        file,
+        "steward",
+        "must be an email address or team:<name>",
+    )
     cadence = raw.get("cadence")
     _require(cadence in CADENCES, file, "cadence", f"must be one of {', '.join(CADENCES)}")
     landing = raw.get("landing", name)
-    _require(isinstance(landing, str) and bool(NAME_RE.match(landing)), file, "landing",
-             "must be a plain folder name matching [a-z][a-z0-9_]*")
+    _require(
+        isinstance(landing, str) and bool(NAME_RE.match(landing)),
+        file,
+        "landing",
+        "must be a plain folder name matching [a-z][a-z0-9_]*",
+    )
     student_id = _parse_student_id(raw.get("student_id", "local"), file, "student_id")
     mode = raw.get("mode", "incremental")
     _require(mode in MODES, file, "mode", f"must be one of {', '.join(MODES)}")
@@ -341,16 +374,26 @@ def parse_source(raw: Any, file: Path) -> Source:
         try:
             codecs.lookup(str(options["encoding"]))
         except LookupError:
-            raise RegistryError(file, "options.encoding", f"names unknown encoding '{options['encoding']}'") from None
+            raise RegistryError(
+                file, "options.encoding", f"names unknown encoding '{options['encoding']}'"
+            ) from None
     if "delimiter" in options:
-        _require(isinstance(options["delimiter"], str) and len(options["delimiter"]) == 1, file,
-                 "options.delimiter", "must be a single character")
+        _require(
+            isinstance(options["delimiter"], str) and len(options["delimiter"]) == 1,
+            file,
+            "options.delimiter",
+            "must be a single character",
+        )
     quality = raw.get("quality") or {}
     _require(isinstance(quality, dict), file, "quality", "must be a mapping")
     _unknown_keys(quality, QUALITY_KEYS, file, "quality.")
     max_reject = quality.get("max_reject_rate", 0.02)
-    _require(isinstance(max_reject, int | float) and 0 <= max_reject <= 1, file,
-             "quality.max_reject_rate", "must be a share between 0 and 1")
+    _require(
+        isinstance(max_reject, int | float) and 0 <= max_reject <= 1,
+        file,
+        "quality.max_reject_rate",
+        "must be a share between 0 and 1",
+    )
     roster = raw.get("roster", False)
     _require(isinstance(roster, bool), file, "roster", "must be true or false")
 
@@ -358,18 +401,30 @@ def parse_source(raw: Any, file: Path) -> Source:
     tabular = fmt in TABULAR_FORMATS
     single_keys = {"entity", "columns", "constants", "codes", "unpivot"} & set(raw)
     if "exports" in raw:
-        _require(not single_keys, file, "exports",
-                 f"cannot be combined with top-level {', '.join(sorted(single_keys))}")
+        _require(
+            not single_keys,
+            file,
+            "exports",
+            f"cannot be combined with top-level {', '.join(sorted(single_keys))}",
+        )
         raw_exports = raw["exports"]
-        _require(isinstance(raw_exports, list) and raw_exports, file, "exports",
-                 "must list at least one export")
+        _require(
+            isinstance(raw_exports, list) and raw_exports,
+            file,
+            "exports",
+            "must list at least one export",
+        )
         exports = []
         for i, raw_export in enumerate(raw_exports):
             prefix = f"exports[{i}]."
             _require(isinstance(raw_export, dict), file, f"exports[{i}]", "must be a mapping")
             _unknown_keys(raw_export, EXPORT_KEYS, file, prefix)
-            _require("match" in raw_export, file, f"{prefix}match",
-                     "is required when a source has several exports")
+            _require(
+                "match" in raw_export,
+                file,
+                f"{prefix}match",
+                "is required when a source has several exports",
+            )
             exports.append(_parse_export(raw_export, defaults, file, prefix, tabular))
     elif tabular:
         _require("entity" in raw, file, "entity", f"is required for format '{fmt}'")
@@ -423,9 +478,15 @@ def load_registry(folder: Path | None = None) -> Registry:
         try:
             src = load_source(file)
             if src.name in sources:
-                raise RegistryError(file, "name", f"'{src.name}' is already used by {sources[src.name].path.name}")
+                raise RegistryError(
+                    file, "name", f"'{src.name}' is already used by {sources[src.name].path.name}"
+                )
             if src.landing in landings:
-                raise RegistryError(file, "landing", f"'{src.landing}' is already watched by source '{landings[src.landing]}'")
+                raise RegistryError(
+                    file,
+                    "landing",
+                    f"'{src.landing}' is already watched by source '{landings[src.landing]}'",
+                )
         except RegistryError as err:
             errors.append(err)
             continue
@@ -435,5 +496,11 @@ def load_registry(folder: Path | None = None) -> Registry:
     if len(rosters) > 1:
         for extra in rosters[1:]:
             src = sources.pop(extra)
-            errors.append(RegistryError(src.path, "roster", f"is true here and in source '{rosters[0]}'; only one source can be the roster"))
+            errors.append(
+                RegistryError(
+                    src.path,
+                    "roster",
+                    f"is true here and in source '{rosters[0]}'; only one source can be the roster",
+                )
+            )
     return Registry(sources=sources, errors=errors, folder=folder)

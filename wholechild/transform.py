@@ -41,14 +41,24 @@ def dbt_env(paths: Paths) -> dict[str, str]:
     return env
 
 
-def run_dbt(args: list[str], paths: Paths, project_dir: Path | None = None) -> subprocess.CompletedProcess:
+def run_dbt(
+    args: list[str], paths: Paths, project_dir: Path | None = None
+) -> subprocess.CompletedProcess:
     project_dir = project_dir or config.dbt_project_dir()
     # Target and logs live under WHOLECHILD_HOME so two homes (tests, districts) never
     # share dbt's run artifacts.
-    cmd = [dbt_executable(), *args, "--project-dir", str(project_dir),
-           "--profiles-dir", str(project_dir),
-           "--target-path", str(paths.home / "dbt" / "target"),
-           "--log-path", str(paths.home / "dbt" / "logs")]
+    cmd = [
+        dbt_executable(),
+        *args,
+        "--project-dir",
+        str(project_dir),
+        "--profiles-dir",
+        str(project_dir),
+        "--target-path",
+        str(paths.home / "dbt" / "target"),
+        "--log-path",
+        str(paths.home / "dbt" / "logs"),
+    ]
     return subprocess.run(cmd, env=dbt_env(paths), capture_output=True, text=True, check=False)
 
 
@@ -68,8 +78,9 @@ def build(registry: Registry, paths: Paths, select: str | None = None) -> DbtRes
         proc = run_dbt(args, paths)
     out = (proc.stdout or "") + (proc.stderr or "")
     built, failed = _count_results(paths)
-    return DbtResult(ok=proc.returncode == 0, command=args, output=out,
-                     models_built=built, tests_failed=failed)
+    return DbtResult(
+        ok=proc.returncode == 0, command=args, output=out, models_built=built, tests_failed=failed
+    )
 
 
 def _count_results(paths: Paths) -> tuple[int, int]:
@@ -79,8 +90,14 @@ def _count_results(paths: Paths) -> tuple[int, int]:
     if not results.exists():
         return 0, 0
     data = json.loads(results.read_text())
-    built = sum(1 for r in data.get("results", [])
-                if r.get("unique_id", "").startswith("model.") and r.get("status") == "success")
-    failed = sum(1 for r in data.get("results", [])
-                 if r.get("unique_id", "").startswith("test.") and r.get("status") in ("fail", "error"))
+    built = sum(
+        1
+        for r in data.get("results", [])
+        if r.get("unique_id", "").startswith("model.") and r.get("status") == "success"
+    )
+    failed = sum(
+        1
+        for r in data.get("results", [])
+        if r.get("unique_id", "").startswith("test.") and r.get("status") in ("fail", "error")
+    )
     return built, failed

@@ -22,8 +22,13 @@ from wholechild import lake
 from wholechild.config import Paths
 from wholechild.registry import Registry
 
-DUCKDB_TYPES = {"string": "varchar", "date": "date", "boolean": "boolean",
-                "bigint": "bigint", "double": "double"}
+DUCKDB_TYPES = {
+    "string": "varchar",
+    "date": "date",
+    "boolean": "boolean",
+    "bigint": "bigint",
+    "double": "double",
+}
 LOCK_TIMEOUT_SECONDS = 1800
 
 
@@ -105,21 +110,32 @@ def sync_views(con: duckdb.DuckDBPyConnection, registry: Registry, paths: Paths)
         for entity in src.entities:
             pattern = str(paths.lake_raw / src.name / "*" / f"{entity}.parquet")
             name = quote_ident(f"{src.name}__{entity}")
-            con.execute(f"create or replace view raw.{name} as {view_sql(con, pattern, entity_columns(entity))}")
+            con.execute(
+                f"create or replace view raw.{name} as {view_sql(con, pattern, entity_columns(entity))}"
+            )
     ledger_cols = [(f.name, _arrow_to_duckdb(f.type)) for f in lake.LEDGER_SCHEMA]
     quarantine_cols = [(f.name, _arrow_to_duckdb(f.type)) for f in lake.QUARANTINE_SCHEMA]
-    con.execute("create or replace view ops.load_ledger as "
-                + view_sql(con, str(paths.lake_raw / "*" / "*" / lake.LEDGER_FILE), ledger_cols))
-    con.execute("create or replace view quarantine.rejected_rows as "
-                + view_sql(con, str(paths.lake_raw / "*" / "*" / lake.QUARANTINE_FILE), quarantine_cols))
+    con.execute(
+        "create or replace view ops.load_ledger as "
+        + view_sql(con, str(paths.lake_raw / "*" / "*" / lake.LEDGER_FILE), ledger_cols)
+    )
+    con.execute(
+        "create or replace view quarantine.rejected_rows as "
+        + view_sql(con, str(paths.lake_raw / "*" / "*" / lake.QUARANTINE_FILE), quarantine_cols)
+    )
 
 
 def _arrow_to_duckdb(t) -> str:
     s = str(t)
     if s.startswith("timestamp"):
         return "timestamptz"
-    return {"string": "varchar", "int64": "bigint", "bool": "boolean", "double": "double",
-            "date32[day]": "date"}[s]
+    return {
+        "string": "varchar",
+        "int64": "bigint",
+        "bool": "boolean",
+        "double": "double",
+        "date32[day]": "date",
+    }[s]
 
 
 def refresh(registry: Registry, paths: Paths) -> Path:
