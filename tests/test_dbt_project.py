@@ -173,8 +173,8 @@ def test_registry_macro_lists_every_canonical_entity_and_its_sources(tmp_path, r
         assert spec["key"] == list(contract.key)
         assert ["source_record_id", "string"] in spec["columns"]
     assert reg["school"]["sources"] == [
-        {"name": "hr", "mode": "snapshot"},
-        {"name": "sis", "mode": "incremental"},
+        {"name": "hr", "mode": "snapshot", "id_kind": "local", "roster": False},
+        {"name": "sis", "mode": "incremental", "id_kind": "local", "roster": False},
     ]
     assert reg["enrollment"]["sources"] == []
 

@@ -1,0 +1,27 @@
+"""Named automation-condition presets: every asset that automates picks one from here.
+
+Conditions are not scattered inline, so a change of policy is one diff in one place and
+the UI shows the preset's label rather than an anonymous expression.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+
+def after_upstream_contracts_pass() -> dg.AutomationCondition:
+    """Rebuild when an upstream asset updates, but only once its blocking checks passed.
+
+    ``eager()`` alone still fires downstream after a failed blocking check (the check runs
+    after the materialization is recorded); ``all_deps_blocking_checks_passed()`` holds the
+    rebuild until every upstream blocking check has passed (or is requested in the same
+    tick, in which case the run itself stops the child if the check fails). A rejected
+    delivery keeps the old data and fails only a WARN check, so it never freezes the marts.
+    """
+    return (
+        dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
+    ).with_label("eager_after_blocking_checks_pass")
+
+
+#: The condition of every dbt model and seed (staging, intermediate, marts).
+DBT_MODELS = after_upstream_contracts_pass

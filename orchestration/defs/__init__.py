@@ -1,0 +1,1 @@
+"""Dagster definitions, one folder per integration (sources, dbt) plus coverage."""

@@ -1,0 +1,53 @@
+"""The dbt project as assets: staging -> intermediate -> marts over the raw assets.
+
+``dbt build`` is the one writer of warehouse.duckdb: its op is in the concurrency pool
+``warehouse`` (limit 1, see orchestration/dagster.yaml) and also holds
+``wholechild.warehouse.warehouse_lock`` (an OS file lock the CLI takes too, and which
+in-process runs, which take no pool slot, still respect). Under that one lock it first
+refreshes the raw/ops/quarantine views over the lake, then builds.
+"""
+
+import os
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+
+from orchestration import runtime
+from wholechild import warehouse
+
+from .translator import WholechildDbtTranslator
+
+POOL = "warehouse"
+
+
+def target_path(paths) -> os.PathLike:
+    """dbt's run artifacts live under WHOLECHILD_HOME (shared with ``wholechild run``)."""
+    return paths.home / "dbt" / "target"
+
+
+def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        name="wholechild_dbt",
+        dagster_dbt_translator=WholechildDbtTranslator(),
+        pool=POOL,
+        op_tags={"wholechild/writes": "warehouse.duckdb"},
+    )
+    def wholechild_dbt(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+        registry = runtime.registry()
+        paths = runtime.paths()
+        # profiles.yml reads the warehouse path from WHOLECHILD_HOME; the dbt subprocess
+        # inherits this process's environment.
+        os.environ["WHOLECHILD_HOME"] = str(paths.home)
+        with warehouse.warehouse_lock(paths):
+            # wholechild.warehouse.refresh(), inlined: refresh() takes the same lock, and
+            # the views must be current for the very build that holds it.
+            con = warehouse.connect_writer(paths)
+            try:
+                warehouse.sync_views(con, registry, paths)
+            finally:
+                con.close()
+            yield from dbt.cli(["build"], context=context, target_path=target_path(paths)).stream()
+
+    return wholechild_dbt
