@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from wholechild import config, warehouse
+from wholechild import config, identity, share, warehouse
 from wholechild.config import Paths
 from wholechild.registry import Registry
 
@@ -63,12 +63,13 @@ def run_dbt(
 
 
 def build(registry: Registry, paths: Paths, select: str | None = None) -> DbtResult:
-    """Generate dbt's registry files, refresh views and ``dbt build``, under the lock."""
+    """Keys, views, ``dbt build`` and the analyst share, all under the warehouse lock."""
     from orchestration.dbt_prepare import prepare
 
     prepare(registry)
     paths.ensure()
     with warehouse.warehouse_lock(paths):
+        identity.build_student_keys(registry, paths)
         con = warehouse.connect_writer(paths)
         try:
             warehouse.sync_views(con, registry, paths)
@@ -76,6 +77,12 @@ def build(registry: Registry, paths: Paths, select: str | None = None) -> DbtRes
             con.close()
         args = ["build", "--quiet"] if select is None else ["build", "--quiet", "--select", select]
         proc = run_dbt(args, paths)
+        if proc.returncode == 0:
+            con = warehouse.connect_writer(paths)
+            try:
+                share.export_share(con, paths)
+            finally:
+                con.close()
     out = (proc.stdout or "") + (proc.stderr or "")
     built, failed = _count_results(paths)
     return DbtResult(

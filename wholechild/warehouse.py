@@ -104,7 +104,7 @@ def view_sql(con: duckdb.DuckDBPyConnection, pattern: str, columns: list[tuple[s
 
 def sync_views(con: duckdb.DuckDBPyConnection, registry: Registry, paths: Paths) -> None:
     """(Re)create the raw, ops and quarantine views from the registry and the lake."""
-    for schema in ("raw", "ops", "quarantine"):
+    for schema in ("raw", "ops", "quarantine", "pii"):
         con.execute(f"create schema if not exists {schema}")
     for src in registry.sources.values():
         for entity in src.entities:
@@ -122,6 +122,13 @@ def sync_views(con: duckdb.DuckDBPyConnection, registry: Registry, paths: Paths)
     con.execute(
         "create or replace view quarantine.rejected_rows as "
         + view_sql(con, str(paths.lake_raw / "*" / "*" / lake.QUARANTINE_FILE), quarantine_cols)
+    )
+
+
+    keys = paths.lake / "pii" / "student_keys.parquet"
+    con.execute(
+        "create or replace view pii.student_keys as "
+        + view_sql(con, str(keys), [("district_id", "varchar"), ("student_key", "varchar")])
     )
 
 
