@@ -40,9 +40,9 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/sqlfluff fix dbt_project/models --dialect duckdb
 
-## dagster dev against $WHOLECHILD_HOME (default ./.wholechild)
+## dagster dev against $WHOLECHILD_HOME (default ./.wholechild), with our dagster.yaml
 dagster: install
-	DAGSTER_HOME=$${WHOLECHILD_HOME:-$(CURDIR)/.wholechild}/dagster $(BIN)/dagster dev
+	DAGSTER_HOME=$$($(BIN)/python -m orchestration.runtime) $(BIN)/dagster dev
 
 clean:
 	rm -rf .wholechild dbt_project/target dbt_project/logs

@@ -131,6 +131,8 @@ def audit_delivery(
                 f"{path.name} matches none of source {source.name}'s exports ({patterns}); "
                 "rename the file or add an export to the source YAML.",
             )
+        # Known before reading, so even a rejected delivery is attributed to its entity.
+        out.entity_counts[export.entity] = (0, 0)
         table = read_table(path, source.format, source.options)
         records_read = table.records_read
         mapped = map_table(table, source, export)
@@ -241,7 +243,7 @@ def _reject(out: DeliveryOutcome, rule: str, message: str, records_read: int) ->
     out.rows_read = records_read
     out.rows_published = 0
     out.rows_quarantined = records_read
-    out.entity_counts = {e: (0, q) for e, (_, q) in out.entity_counts.items()}
+    out.entity_counts = {e: (0, records_read) for e in out.entity_counts}
     file_row = pd.DataFrame(
         [
             {

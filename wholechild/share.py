@@ -36,7 +36,7 @@ def export_share(con: duckdb.DuckDBPyConnection, paths: Paths) -> list[Path]:
         dest = paths.share / f"{name}.parquet"
         tmp = paths.share / f".{name}.parquet.tmp"
         con.execute(
-            f'copy (select * from marts."{name}") to \'{tmp}\' (format parquet, compression zstd)'
+            f"copy (select * from marts.\"{name}\") to '{tmp}' (format parquet, compression zstd)"
         )
         os.replace(tmp, dest)
         written.append(dest)
@@ -47,8 +47,6 @@ def export_share(con: duckdb.DuckDBPyConnection, paths: Paths) -> list[Path]:
     tmp_db.unlink(missing_ok=True)
     with duckdb.connect(str(tmp_db)) as acon:
         for f in written:
-            acon.execute(
-                f"create view \"{f.stem}\" as select * from read_parquet('{f}')"
-            )
+            acon.execute(f"create view \"{f.stem}\" as select * from read_parquet('{f}')")
     os.replace(tmp_db, paths.analytics)
     return written

@@ -62,31 +62,48 @@ def run_dbt(
     return subprocess.run(cmd, env=dbt_env(paths), capture_output=True, text=True, check=False)
 
 
+def before_build(registry: Registry, paths: Paths) -> None:
+    """Student keys and the lake views dbt reads. The caller holds the warehouse lock."""
+    identity.build_student_keys(registry, paths)
+    con = warehouse.connect_writer(paths)
+    try:
+        warehouse.sync_views(con, registry, paths)
+    finally:
+        con.close()
+
+
+def after_build(paths: Paths) -> None:
+    """The analyst share of a successful build. The caller holds the warehouse lock."""
+    con = warehouse.connect_writer(paths)
+    try:
+        share.export_share(con, paths)
+    finally:
+        con.close()
+
+
 def build(registry: Registry, paths: Paths, select: str | None = None) -> DbtResult:
-    """Keys, views, ``dbt build`` and the analyst share, all under the warehouse lock."""
+    """Keys, views, ``dbt build`` and the analyst share, all under the warehouse lock.
+
+    The Dagster dbt assets run the same three steps around dagster-dbt's own invocation.
+    """
     from orchestration.dbt_prepare import prepare
 
     prepare(registry)
     paths.ensure()
     with warehouse.warehouse_lock(paths):
-        identity.build_student_keys(registry, paths)
-        con = warehouse.connect_writer(paths)
-        try:
-            warehouse.sync_views(con, registry, paths)
-        finally:
-            con.close()
+        before_build(registry, paths)
         args = ["build", "--quiet"] if select is None else ["build", "--quiet", "--select", select]
         proc = run_dbt(args, paths)
         if proc.returncode == 0:
-            con = warehouse.connect_writer(paths)
-            try:
-                share.export_share(con, paths)
-            finally:
-                con.close()
+            after_build(paths)
     out = (proc.stdout or "") + (proc.stderr or "")
     built, failed = _count_results(paths)
     return DbtResult(
-        ok=proc.returncode == 0, command=args, output=out, models_built=built, tests_failed=failed
+        ok=proc.returncode == 0,
+        command=args,
+        output=out,
+        models_built=built,
+        tests_failed=failed,
     )
 
 

@@ -124,7 +124,6 @@ def sync_views(con: duckdb.DuckDBPyConnection, registry: Registry, paths: Paths)
         + view_sql(con, str(paths.lake_raw / "*" / "*" / lake.QUARANTINE_FILE), quarantine_cols)
     )
 
-
     keys = paths.lake / "pii" / "student_keys.parquet"
     con.execute(
         "create or replace view pii.student_keys as "
@@ -146,7 +145,7 @@ def _arrow_to_duckdb(t) -> str:
 
 
 def refresh(registry: Registry, paths: Paths) -> Path:
-    """Take the lock, refresh the views, release: what every build does first."""
+    """Take the lock, refresh the views, release (for callers that do not build)."""
     paths.ensure()
     with warehouse_lock(paths):
         con = connect_writer(paths)

@@ -3,8 +3,9 @@
 ``dbt build`` is the one writer of warehouse.duckdb: its op is in the concurrency pool
 ``warehouse`` (limit 1, see orchestration/dagster.yaml) and also holds
 ``wholechild.warehouse.warehouse_lock`` (an OS file lock the CLI takes too, and which
-in-process runs, which take no pool slot, still respect). Under that one lock it first
-refreshes the raw/ops/quarantine views over the lake, then builds.
+in-process runs, which take no pool slot, still respect). Under that one lock it
+computes the student keys, refreshes the views over the lake, builds, and copies the
+analyst share.
 """
 
 import os
@@ -13,7 +14,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from orchestration import runtime
-from wholechild import warehouse
+from wholechild import transform, warehouse
 
 from .translator import WholechildDbtTranslator
 
@@ -40,14 +41,11 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         # profiles.yml reads the warehouse path from WHOLECHILD_HOME; the dbt subprocess
         # inherits this process's environment.
         os.environ["WHOLECHILD_HOME"] = str(paths.home)
+        # The same steps as `wholechild run` (wholechild.transform.build), around
+        # dagster-dbt's invocation so each model is its own materialization.
         with warehouse.warehouse_lock(paths):
-            # wholechild.warehouse.refresh(), inlined: refresh() takes the same lock, and
-            # the views must be current for the very build that holds it.
-            con = warehouse.connect_writer(paths)
-            try:
-                warehouse.sync_views(con, registry, paths)
-            finally:
-                con.close()
+            transform.before_build(registry, paths)
             yield from dbt.cli(["build"], context=context, target_path=target_path(paths)).stream()
+            transform.after_build(paths)
 
     return wholechild_dbt
