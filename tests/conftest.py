@@ -13,6 +13,33 @@ from wholechild.registry import load_registry
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 
+#: The example of PRODUCT.md's "Source registry" section.
+MAP_GROWTH_YML = """\
+name: map_growth
+system: NWEA MAP Growth
+format: csv
+entity: assessment_result
+domains: [assessment]
+steward: assessment@district.example
+cadence: term
+landing: map_growth
+student_id: state
+mode: incremental
+columns:
+  student_ref: Student_StateID
+  assessed_on: {header: TestStartDate, format: "%m/%d/%Y"}
+  subject: Subject
+  scale_score: TestRITScore
+  percentile: TestPercentile
+constants:
+  assessment_name: MAP Growth
+codes:
+  subject: {Mathematics: math, Reading: ela, Language Usage: ela, Science: science}
+options: {encoding: utf-8, delimiter: ","}
+quality: {max_reject_rate: 0.02}
+"""
+
+
 ATTENDANCE_YML = """\
 name: attendance
 system: Attendance Tracker

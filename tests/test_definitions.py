@@ -18,30 +18,10 @@ from orchestration.defs import coverage
 from orchestration.defs.dbt.translator import group_for
 from orchestration.defs.sources.checks import LATEST_DELIVERY_ACCEPTED
 from schemas import DOMAINS
+from tests.conftest import MAP_GROWTH_YML
 from wholechild.registry import load_registry
 
 ROOT = Path(__file__).resolve().parents[1]
-
-MAP_GROWTH_YML = """\
-name: map_growth
-system: NWEA MAP Growth
-format: csv
-entity: assessment_result
-domains: [assessment]
-steward: assessment@district.example
-cadence: term
-student_id: state
-columns:
-  student_ref: Student_StateID
-  assessed_on: {header: TestStartDate, format: "%m/%d/%Y"}
-  subject: Subject
-  scale_score: TestRITScore
-  percentile: TestPercentile
-constants:
-  assessment_name: MAP Growth
-codes:
-  subject: {Mathematics: math, Reading: ela}
-"""
 
 SCHOOLS_YML = """\
 name: sis_schools

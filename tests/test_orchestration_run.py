@@ -12,32 +12,11 @@ from orchestration.definitions import build_defs
 from orchestration.defs.sources.assets import build_source_assets
 from orchestration.defs.sources.checks import LATEST_DELIVERY_ACCEPTED, build_source_checks
 from orchestration.defs.sources.sensors import build_landing_sensor
-from tests.conftest import ROOT, land
+from tests.conftest import MAP_GROWTH_YML, ROOT, land
 from wholechild import lake
 from wholechild.registry import load_registry
 
 pytestmark = pytest.mark.slow
-
-MAP_GROWTH_YML = """\
-name: map_growth
-system: NWEA MAP Growth
-format: csv
-entity: assessment_result
-domains: [assessment]
-steward: assessment@district.example
-cadence: term
-student_id: state
-columns:
-  student_ref: Student_StateID
-  assessed_on: {header: TestStartDate, format: "%m/%d/%Y"}
-  subject: Subject
-  scale_score: TestRITScore
-  percentile: TestPercentile
-constants:
-  assessment_name: MAP Growth
-codes:
-  subject: {Mathematics: math, Reading: ela}
-"""
 
 FALL = """\
 Student_StateID,TestStartDate,Subject,TestRITScore,TestPercentile

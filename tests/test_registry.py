@@ -7,32 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import MAP_GROWTH_YML as MAP_GROWTH
 from wholechild.registry import RegistryError, load_registry, load_source
-
-MAP_GROWTH = """\
-name: map_growth
-system: NWEA MAP Growth
-format: csv
-entity: assessment_result
-domains: [assessment]
-steward: assessment@district.example
-cadence: term
-landing: map_growth
-student_id: state
-mode: incremental
-columns:
-  student_ref: Student_StateID
-  assessed_on: {header: TestStartDate, format: "%m/%d/%Y"}
-  subject: Subject
-  scale_score: TestRITScore
-  percentile: TestPercentile
-constants:
-  assessment_name: MAP Growth
-codes:
-  subject: {Mathematics: math, Reading: ela, Language Usage: ela, Science: science}
-options: {encoding: utf-8, delimiter: ","}
-quality: {max_reject_rate: 0.02}
-"""
 
 
 def write(folder: Path, name: str, text: str) -> Path:

@@ -11,30 +11,9 @@ import pytest
 
 from orchestration.defs.sources.assets import op_name
 from orchestration.defs.sources.sensors import build_landing_sensor, sensor_name
-from tests.conftest import land
+from tests.conftest import MAP_GROWTH_YML, land
 from wholechild import landing, pipeline
 from wholechild.registry import load_registry
-
-MAP_GROWTH_YML = """\
-name: map_growth
-system: NWEA MAP Growth
-format: csv
-entity: assessment_result
-domains: [assessment]
-steward: assessment@district.example
-cadence: term
-student_id: state
-columns:
-  student_ref: Student_StateID
-  assessed_on: {header: TestStartDate, format: "%m/%d/%Y"}
-  subject: Subject
-  scale_score: TestRITScore
-  percentile: TestPercentile
-constants:
-  assessment_name: MAP Growth
-codes:
-  subject: {Mathematics: math, Reading: ela}
-"""
 
 FALL = """\
 Student_StateID,TestStartDate,Subject,TestRITScore,TestPercentile
