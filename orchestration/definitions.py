@@ -4,6 +4,7 @@ Built lazily from the source registry when the location loads (``@dg.definitions
 never at import time:
 
 - ``defs/sources``: raw assets, contract checks and a landing sensor per source;
+- ``defs/identity.py``: the pseudonymous student keys (``pii/student_keys``);
 - ``defs/dbt``: the dbt project, its sources joined to the raw assets;
 - ``defs/coverage.py``: the eleven whole-child domains, unconnected ones made visible,
   and the registry's own status (a bad YAML is shown there, never fatal);
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.defs import coverage, sources
+from orchestration.defs import coverage, identity, sources
 from wholechild.registry import Registry, load_registry
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ def build_defs(
 ) -> dg.Definitions:
     registry = registry if registry is not None else load_registry()
     problems: list[str] = []
-    parts = [sources.build_defs(registry)]
+    parts = [sources.build_defs(registry), identity.build_defs(registry)]
     if include_dbt:
         dbt_defs, problem = _dbt_defs(registry, dbt_project_dir)
         parts.append(dbt_defs)

@@ -62,6 +62,7 @@ EXPECTED_KEYS = [
     "coverage/unconnected/programs",
     "coverage/unconnected/staffing",
     "coverage/unconnected/wellbeing",
+    "pii/student_keys",
     "raw/map_growth/assessment_result",
     "raw/sis_schools/school",
 ]
