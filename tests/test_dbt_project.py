@@ -7,7 +7,6 @@ files or target/) against a hand-written lake: two deliveries of an incremental 
 
 from __future__ import annotations
 
-import glob
 import os
 import re
 import shutil
@@ -25,6 +24,8 @@ import yaml
 
 import schemas
 from orchestration import dbt_prepare
+from wholechild import warehouse
+from wholechild.config import Paths
 from wholechild.registry import load_registry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -243,21 +244,11 @@ def write_delivery(
     pq.write_table(pa.Table.from_pylist(records, schema=schema), path)
 
 
-def create_raw_views(warehouse: Path, lake: Path, registry) -> None:
-    """raw.<source>__<entity> as the Python side makes them: over the lake, else empty and typed."""
-    con = duckdb.connect(str(warehouse))
+def create_raw_views(home: Path, registry) -> None:
+    """The views exactly as the platform makes them before every build."""
+    con = duckdb.connect(str(home / "warehouse.duckdb"))
     try:
-        con.execute("create schema if not exists raw")
-        for src in registry.sources.values():
-            for entity in src.entities:
-                pattern = str(lake / "raw" / src.name / "*" / f"{entity}.parquet")
-                if glob.glob(pattern):
-                    body = f"select * from read_parquet('{pattern}', union_by_name = true)"
-                else:
-                    cols = [(n, c.type) for n, c in schemas.ENTITIES[entity].columns.items()]
-                    typed = (f"cast(null as {DUCKDB[t]}) as {n}" for n, t in cols + BOOKKEEPING)
-                    body = f"select {', '.join(typed)} where 1 = 0"
-                con.execute(f"create or replace view raw.{src.name}__{entity} as {body}")
+        warehouse.sync_views(con, registry, Paths(home))
     finally:
         con.close()
 
@@ -306,7 +297,7 @@ def built_warehouse(tmp_path_factory):
         # The sis school files lack district_id (a column the contract gained later).
         drop = ("district_id",) if (source, entity) == ("sis", "school") else ()
         write_delivery(lake, source, delivery_id, applied_at, entity, records, drop=drop)
-    create_raw_views(home / "warehouse.duckdb", lake, registry)
+    create_raw_views(home, registry)
 
     project = copy_project(tmp_path / "dbt_project")
     dbt_prepare.prepare(registry, project)
