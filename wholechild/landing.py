@@ -76,15 +76,30 @@ def list_landed(folder: Path) -> list[LandedFile]:
             continue
         if p.is_symlink():
             continue
-        size, mtime = _tree_signature(p)
+        try:
+            size, mtime = _tree_signature(p)
+        except FileNotFoundError:  # filed away by another process while we listed
+            continue
         out.append(LandedFile(p, size, mtime))
     return sorted(out, key=apply_order_key)
 
 
+def is_deletes(name: str) -> bool:
+    """An Ed-Fi change export's deletes file (``schools.deletes.2022-07-14.json``)."""
+    return ".deletes." in name.lower() or name.lower().startswith("deletes.")
+
+
 def apply_order_key(f: LandedFile) -> tuple:
-    """Deliveries apply in the order of the date in their name, else their arrival."""
+    """Deliveries apply in the order of the date in their name, else their arrival.
+
+    Of one date in their names, a deletes file applies after the other files: an Ed-Fi
+    change export of one window carries both, and a record upserted then deleted in it
+    must end deleted. Undated files keep their arrival order.
+    """
     d = date_in_name(f.name)
-    return (d or dt.date.fromtimestamp(f.mtime), f.mtime, f.name)
+    if d is None:
+        return (dt.date.fromtimestamp(f.mtime), False, f.mtime, f.name)
+    return (d, is_deletes(f.name), f.mtime, f.name)
 
 
 def is_settled(f: LandedFile, now: float | None = None, settle: float | None = None) -> bool:

@@ -8,7 +8,6 @@ ends with exactly one ledger row where rows read = rows published + rows quarant
 from __future__ import annotations
 
 import datetime as dt
-import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +22,14 @@ from quality.validate import audit, duplicate_keys
 from wholechild import lake, landing
 from wholechild.config import Paths
 from wholechild.mapping import map_table
-from wholechild.readers import DeliveryRejected, RawTable, read_table
-from wholechild.registry import Registry, Source
+from wholechild.parts import UNKNOWN_DELETE, Part
+from wholechild.readers import DeliveryRejected, read_table
+from wholechild.readers.csv_reader import count_records_leniently
+from wholechild.registry import TABULAR_FORMATS, Registry, Source
+from wholechild.tombstones import audit_tombstones
+
+#: Reader rejections of a file that is text, so its records can still be counted.
+TEXT_REJECTIONS = frozenset({"encoding", "unterminated_quote"})
 
 PUBLISHED = "published"
 PUBLISHED_WITH_QUARANTINE = "published_with_quarantine"
@@ -88,22 +93,20 @@ def applied_at(file_name: str, received_at: dt.datetime) -> str:
     return f"{d.isoformat()}T{received_at.isoformat(timespec='microseconds')}"
 
 
-def _record_json(table: RawTable, positions: np.ndarray) -> list[str]:
-    frame = table.frame.iloc[positions]
-    return [
-        json.dumps({k: (None if pd.isna(v) else v) for k, v in rec.items()}, ensure_ascii=False)
-        for rec in frame.to_dict(orient="records")
-    ]
-
-
 def audit_delivery(
     source: Source,
     path: Path,
     *,
     sha256: str | None = None,
     received_at: dt.datetime | None = None,
+    paths: Paths | None = None,
 ) -> DeliveryOutcome:
-    """Read, map and validate one delivery; decide its status. Writes nothing."""
+    """Read, map and validate one delivery; decide its status. Writes nothing.
+
+    A delivery is one or more parts (:mod:`wholechild.parts`), each mapped and audited on
+    its own; the outcome sums them. ``paths`` lets deletes find the published rows they
+    name (read only); without it a delete by id names nothing published.
+    """
     received_at = received_at or dt.datetime.now(dt.UTC)
     sha256 = sha256 or landing.sha256_of(path)
     out = DeliveryOutcome(
@@ -115,118 +118,251 @@ def audit_delivery(
         applied_at=applied_at(path.name, received_at),
     )
     delivered_on = landing.date_in_name(path.name) or received_at.date()
-    records_read = 0
+    read_by_entity: dict[str, int] = {}
+    sink: list[pd.DataFrame] = []
+    lookup = _lookup(source, paths)
     try:
-        if source.format not in ("csv", "xlsx", "parquet"):
-            raise DeliveryRejected(
-                "unsupported_format",
-                f"{path.name}: format '{source.format}' is not supported by this version yet; "
-                "use csv, xlsx or parquet.",
+        # Known before reading, so even a rejected delivery is attributed to its entities.
+        for entity in _entities_of(source, path):
+            out.entity_counts[entity] = (0, 0)
+        parts = _read_parts(source, path, lookup)
+        if parts:  # a bundle lacking a file feeds fewer entities than its source publishes
+            out.entity_counts = {p.entity: (0, 0) for p in parts}
+        for part in parts:
+            read_by_entity[part.entity] = (
+                read_by_entity.get(part.entity, 0) + part.table.records_read
             )
-        export = source.export_for(path.name)
-        if export is None:
-            patterns = ", ".join(e.match for e in source.exports)
-            raise DeliveryRejected(
-                "unknown_file",
-                f"{path.name} matches none of source {source.name}'s exports ({patterns}); "
-                "rename the file or add an export to the source YAML.",
+        published: dict[str, list[pd.DataFrame]] = {}
+        for part in parts:
+            frame, n_read, n_quarantined = _audit_part(
+                part, source, out, delivered_on, lookup, sink
             )
-        # Known before reading, so even a rejected delivery is attributed to its entity.
-        out.entity_counts[export.entity] = (0, 0)
-        table = read_table(path, source.format, source.options)
-        records_read = table.records_read
-        mapped = map_table(table, source, export)
-        formats = {c: m.format for c, m in export.columns.items() if m.format}
-        audited = audit(export.entity, mapped.frame, formats, delivered_on, mapped.violations)
-
-        n_records = len(table.frame)
-        record_bad = np.zeros(n_records, dtype=bool)
-        bad_rows = np.flatnonzero(~audited.row_ok)
-        record_bad[mapped.source_row[bad_rows]] = True
-        v = audited.violations
-        positions = (
-            mapped.source_row[v["row"].to_numpy(dtype="int64")]
-            if len(v)
-            else np.array([], dtype=np.int64)
-        )
-        row_numbers = table.row_numbers[positions] if len(v) else np.array([], dtype=np.int64)
-        quarantine = pd.DataFrame(
-            {
-                "delivery_id": out.delivery_id,
-                "source": source.name,
-                "entity": export.entity,
-                "row_number": row_numbers.astype("int64"),
-                "rule": v["rule"].astype(str).to_numpy() if len(v) else [],
-                "column_name": v["column_name"].to_numpy() if len(v) else [],
-                "value": v["value"].to_numpy() if len(v) else [],
-                "record": _record_json(table, positions) if len(v) else [],
-                "message": [
-                    f"{path.name} row {r}: {m}"
-                    for r, m in zip(row_numbers, v["message"], strict=True)
-                ]
-                if len(v)
-                else [],
-            }
-        )
-        reader_bad = pd.DataFrame(
-            {
-                "delivery_id": out.delivery_id,
-                "source": source.name,
-                "entity": export.entity,
-                "row_number": [b.row_number for b in table.bad_records],
-                "rule": [b.rule for b in table.bad_records],
-                "column_name": [None] * len(table.bad_records),
-                "value": [None] * len(table.bad_records),
-                "record": [b.raw for b in table.bad_records],
-                "message": [
-                    f"{path.name} row {b.row_number}: {b.message}" for b in table.bad_records
-                ],
-            }
-        )
-        out.quarantine = (
-            pd.concat([reader_bad, quarantine], ignore_index=True)
-            .sort_values("row_number", kind="stable")
-            .reset_index(drop=True)
-        )
-        quarantined = int(record_bad.sum()) + len(table.bad_records)
-        out.rows_read = records_read
-        out.rows_quarantined = quarantined
-        out.rows_published = records_read - quarantined
-
-        good = audited.frame[audited.row_ok].reset_index(drop=True)
-        dups = duplicate_keys(export.entity, good)
-        if dups:
-            shown = "; ".join(", ".join("NULL" if x is None else str(x) for x in k) for k in dups)
-            raise DeliveryRejected(
-                "duplicate_key",
-                f"{path.name}: the key ({', '.join(_key(export.entity))}) repeats within the "
-                f"delivery, e.g. {shown}; send one row per key.",
-            )
-        if records_read and quarantined / records_read > source.max_reject_rate:
-            first = out.quarantine.iloc[0]
-            raise DeliveryRejected(
-                "reject_rate",
-                f"{path.name}: {quarantined} of {records_read} rows "
-                f"({quarantined / records_read:.1%}) break the contract, over the source's "
-                f"max_reject_rate of {source.max_reject_rate:.1%}; first: {first['message']} "
-                f"(rule {first['rule']}).",
-            )
-        good_rows = mapped.source_row[audited.row_ok]
-        good["_delivery_id"] = out.delivery_id
-        good["_source"] = source.name
-        good["_row_number"] = table.row_numbers[good_rows].astype("int64")
-        good["_applied_at"] = out.applied_at
-        good["_is_deleted"] = False
-        out.published[export.entity] = good
-        out.entity_counts[export.entity] = (out.rows_published, out.rows_quarantined)
+            out.rows_read += n_read
+            out.rows_quarantined += n_quarantined
+            out.rows_published += n_read - n_quarantined
+            p, q = out.entity_counts.get(part.entity, (0, 0))
+            out.entity_counts[part.entity] = (p + n_read - n_quarantined, q + n_quarantined)
+            published.setdefault(part.entity, []).append(frame)
+        out.published = {
+            e: frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+            for e, frames in published.items()
+        }
+        out.quarantine = _concat_quarantine(sink)
+        quarantined = out.rows_quarantined
         out.status = PUBLISHED_WITH_QUARANTINE if quarantined else PUBLISHED
         if quarantined:
             out.reason = (
                 f"{quarantined} row(s) quarantined; first: {out.quarantine.iloc[0]['message']}"
             )
     except DeliveryRejected as exc:
-        _reject(out, exc.rule, exc.message, records_read)
+        if sink:
+            out.quarantine = _concat_quarantine(sink)
+        if (
+            not read_by_entity
+            and exc.rule in TEXT_REJECTIONS
+            and source.format == "csv"
+            and len(out.entity_counts) == 1
+        ):
+            # The reader refused a text file whole (its encoding, an open quote): its rows
+            # still count, all of them quarantined, so the ledger balances.
+            (entity,) = out.entity_counts
+            read_by_entity[entity] = count_records_leniently(path, source.options)
+        _reject(out, exc.rule, exc.message, read_by_entity)
     return out
+
+
+def _lookup(source: Source, paths: Paths | None):
+    """entity -> the source's current published rows (what a delete by id can name)."""
+    if paths is None:
+        return None
+
+    def current(entity: str) -> pd.DataFrame:
+        export = source.export_of(entity)
+        return lake.current_rows(paths, source.name, entity, export.mode if export else source.mode)
+
+    return current
+
+
+def _entities_of(source: Source, path: Path) -> list[str]:
+    if source.is_standard:
+        from wholechild import standards
+
+        return standards.entities_of(source, path)
+    if source.format not in TABULAR_FORMATS:
+        raise DeliveryRejected(
+            "unsupported_format",
+            f"{path.name}: format '{source.format}' is not supported by this version; "
+            "use csv, xlsx, parquet, oneroster or edfi_json.",
+        )
+    export = source.export_for(path.name)
+    if export is None:
+        patterns = ", ".join(e.match for e in source.exports)
+        raise DeliveryRejected(
+            "unknown_file",
+            f"{path.name} matches none of source {source.name}'s exports ({patterns}); "
+            "rename the file or add an export to the source YAML.",
+        )
+    return [export.entity]
+
+
+def _read_parts(source: Source, path: Path, lookup) -> list[Part]:
+    if source.is_standard:
+        from wholechild import standards
+
+        return standards.read_parts(source, path, lookup)
+    export = source.export_for(path.name)
+    table = read_table(path, source.format, source.options)
+    return [Part(export.entity, export, table, path.name)]
+
+
+def _concat_quarantine(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    if not frames:
+        return lake.QUARANTINE_SCHEMA.empty_table().to_pandas()
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def _quarantine_frame(
+    out: DeliveryOutcome,
+    part: Part,
+    v: pd.DataFrame,
+    row_numbers: np.ndarray,
+    positions: np.ndarray,
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "delivery_id": out.delivery_id,
+            "source": out.source,
+            "entity": part.entity,
+            "row_number": row_numbers.astype("int64"),
+            "rule": v["rule"].astype(str).to_numpy() if len(v) else [],
+            "column_name": v["column_name"].to_numpy() if len(v) else [],
+            "value": v["value"].to_numpy() if len(v) else [],
+            "record": part.record_text(positions) if len(v) else [],
+            "message": [
+                f"{part.label} row {r}: {m}" for r, m in zip(row_numbers, v["message"], strict=True)
+            ]
+            if len(v)
+            else [],
+        }
+    )
+
+
+def _audit_part(
+    part: Part,
+    source: Source,
+    out: DeliveryOutcome,
+    delivered_on: dt.date,
+    lookup,
+    sink: list[pd.DataFrame],
+) -> tuple[pd.DataFrame, int, int]:
+    """Map and audit one part: (rows to publish, rows read, rows quarantined).
+
+    File rules (duplicate keys, reject rate) raise :class:`DeliveryRejected` after the part's
+    quarantine went to ``sink``, so a rejected delivery's report still lists its bad rows.
+    """
+    label, export = part.label, part.export
+    deleted = part.deleted
+    has_tombstones = deleted is not None and bool(deleted.any())
+    live = part.subset(~deleted, with_bad_records=True) if has_tombstones else part
+    table = live.table
+    records_read = table.records_read
+    mapped = map_table(table, source, export)
+    prior = mapped.violations
+    if live.violations is not None and len(live.violations):
+        if export.unpivot:
+            raise ValueError("a part with prior violations cannot be unpivoted")
+        prior = pd.concat([prior, live.violations], ignore_index=True)
+    formats = {c: m.format for c, m in export.columns.items() if m.format}
+    audited = audit(export.entity, mapped.frame, formats, delivered_on, prior)
+
+    n_records = len(table.frame)
+    record_bad = np.zeros(n_records, dtype=bool)
+    bad_rows = np.flatnonzero(~audited.row_ok)
+    record_bad[mapped.source_row[bad_rows]] = True
+    v = audited.violations
+    positions = (
+        mapped.source_row[v["row"].to_numpy(dtype="int64")]
+        if len(v)
+        else np.array([], dtype=np.int64)
+    )
+    row_numbers = table.row_numbers[positions] if len(v) else np.array([], dtype=np.int64)
+    quarantine = _quarantine_frame(out, live, v, row_numbers, positions)
+    reader_bad = pd.DataFrame(
+        {
+            "delivery_id": out.delivery_id,
+            "source": source.name,
+            "entity": export.entity,
+            "row_number": [b.row_number for b in table.bad_records],
+            "rule": [b.rule for b in table.bad_records],
+            "column_name": [None] * len(table.bad_records),
+            "value": [None] * len(table.bad_records),
+            "record": [b.raw for b in table.bad_records],
+            "message": [f"{label} row {b.row_number}: {b.message}" for b in table.bad_records],
+        }
+    )
+    quarantined = int(record_bad.sum()) + len(table.bad_records)
+    judged = quarantined  # rows that count against max_reject_rate
+
+    good = audited.frame[audited.row_ok].reset_index(drop=True)
+    good_rows = mapped.source_row[audited.row_ok]
+    good["_delivery_id"] = out.delivery_id
+    good["_source"] = source.name
+    good["_row_number"] = table.row_numbers[good_rows].astype("int64")
+    good["_applied_at"] = out.applied_at
+    good["_is_deleted"] = False
+    frames = [reader_bad, quarantine]
+
+    if has_tombstones:
+        dead = part.subset(deleted, with_bad_records=False)
+        dead_mapped = map_table(dead.table, source, export)
+        stones, dv = audit_tombstones(
+            export.entity, dead_mapped.frame, formats, lookup, source.name
+        )
+        ok = np.ones(len(stones), dtype=bool)
+        if len(dv):
+            ok[dv["row"].to_numpy(dtype="int64")] = False
+            pos = dv["row"].to_numpy(dtype="int64")
+            frames.append(_quarantine_frame(out, dead, dv, dead.table.row_numbers[pos], pos))
+        n_dead_bad = int((~ok).sum())
+        unknown = set(dv.loc[dv["rule"] == UNKNOWN_DELETE, "row"].astype("int64"))
+        records_read += len(stones)
+        quarantined += n_dead_bad
+        judged += n_dead_bad - len(unknown)
+        stones = stones[ok].reset_index(drop=True)
+        stones["_delivery_id"] = out.delivery_id
+        stones["_source"] = source.name
+        stones["_row_number"] = dead.table.row_numbers[ok].astype("int64")
+        stones["_applied_at"] = out.applied_at
+        stones["_is_deleted"] = True
+        publish_frame = pd.concat([good, stones], ignore_index=True)
+    else:
+        publish_frame = good
+
+    part_quarantine = (
+        pd.concat(frames, ignore_index=True)
+        .sort_values("row_number", kind="stable")
+        .reset_index(drop=True)
+    )
+    sink.append(part_quarantine)
+
+    dups = duplicate_keys(export.entity, good)
+    if dups:
+        shown = "; ".join(", ".join("NULL" if x is None else str(x) for x in k) for k in dups)
+        raise DeliveryRejected(
+            "duplicate_key",
+            f"{label}: the key ({', '.join(_key(export.entity))}) repeats within the "
+            f"delivery, e.g. {shown}; send one row per key.",
+        )
+    if records_read and judged / records_read > source.max_reject_rate:
+        first = part_quarantine.iloc[0]
+        raise DeliveryRejected(
+            "reject_rate",
+            f"{label}: {judged} of {records_read} rows "
+            f"({judged / records_read:.1%}) break the contract, over the source's "
+            f"max_reject_rate of {source.max_reject_rate:.1%}; first: {first['message']} "
+            f"(rule {first['rule']}).",
+        )
+    return publish_frame, records_read, quarantined
 
 
 def _key(entity: str) -> tuple[str, ...]:
@@ -235,15 +371,16 @@ def _key(entity: str) -> tuple[str, ...]:
     return ENTITIES[entity].key
 
 
-def _reject(out: DeliveryOutcome, rule: str, message: str, records_read: int) -> None:
+def _reject(out: DeliveryOutcome, rule: str, message: str, read_by_entity: dict[str, int]) -> None:
     """A file rule failed: nothing is published and every row read counts as quarantined."""
+    records_read = sum(read_by_entity.values())
     out.status = REJECTED
     out.reason = message
     out.published = {}
     out.rows_read = records_read
     out.rows_published = 0
     out.rows_quarantined = records_read
-    out.entity_counts = {e: (0, records_read) for e in out.entity_counts}
+    out.entity_counts = {e: (0, read_by_entity.get(e, 0)) for e in out.entity_counts}
     file_row = pd.DataFrame(
         [
             {
@@ -334,7 +471,7 @@ def process_delivery(
                 "loaded once.",
             )
         else:
-            out = audit_delivery(source, path, sha256=sha, received_at=received_at)
+            out = audit_delivery(source, path, sha256=sha, received_at=received_at, paths=paths)
         publish(out, paths)
         summary = summarize(out)
         if out.status == REJECTED:

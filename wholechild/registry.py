@@ -19,9 +19,27 @@ from schemas import ENTITIES
 FORMATS = ("csv", "xlsx", "parquet", "oneroster", "edfi_json")
 #: Formats that carry exactly one canonical entity per file (mapped by `columns:`).
 TABULAR_FORMATS = ("csv", "xlsx", "parquet")
+#: Standard formats know their own columns; each publishes these entities (all by default,
+#: narrowed by `entities:` in the YAML). See wholechild/standards/.
+STANDARD_ENTITIES: dict[str, tuple[str, ...]] = {
+    "oneroster": ("school", "student", "section_enrollment"),
+    "edfi_json": (
+        "school",
+        "student",
+        "enrollment",
+        "attendance_event",
+        "assessment_result",
+        "discipline_incident",
+        "program_participation",
+    ),
+}
 CADENCES = ("daily", "weekly", "monthly", "term", "yearly")
 ID_KINDS = ("local", "state", "email", "username")
 MODES = ("incremental", "snapshot")
+#: Spelled-out delimiters a YAML may use instead of the character itself.
+DELIMITER_NAMES = frozenset({"tab", "\\t", "semicolon", "comma", "pipe"})
+#: A date column's format for Excel's day numbers (days since 1899-12-30).
+EXCEL_SERIAL = "excel_serial"
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 STEWARD_RE = re.compile(r"^([^@\s]+@[^@\s]+\.[^@\s]+|team:[A-Za-z0-9_.-]+)$")
 
@@ -44,8 +62,11 @@ SOURCE_KEYS = {
     "unpivot",
     "roster",
     "exports",
+    "entities",
     "description",
 }
+#: What `entities.<entity>` of a standard-format source may override.
+STANDARD_ENTITY_KEYS = {"codes", "constants", "mode", "student_id"}
 EXPORT_KEYS = {"match", "entity", "columns", "constants", "codes", "unpivot", "mode", "student_id"}
 OPTION_KEYS = {"encoding", "delimiter", "sheet", "quotechar", "header_row"}
 QUALITY_KEYS = {"max_reject_rate"}
@@ -118,6 +139,15 @@ class Source:
         for e in self.exports:
             seen.setdefault(e.entity, None)
         return tuple(seen)
+
+    @property
+    def is_standard(self) -> bool:
+        """A OneRoster or Ed-Fi source: the standard, not `columns:`, maps its files."""
+        return self.format in STANDARD_ENTITIES
+
+    def export_of(self, entity: str) -> Export | None:
+        """The (first) export of ``entity``: for a standard format, its overrides."""
+        return next((e for e in self.exports if e.entity == entity), None)
 
     def export_for(self, file_name: str) -> Export | None:
         """The export a delivered file belongs to (first match wins), or None."""
@@ -226,6 +256,13 @@ def _parse_export(raw: dict, defaults: dict, file: Path, prefix: str, tabular: b
                     f"{ckey}.format",
                     f"only applies to date columns, and '{canon}' is not one",
                 )
+                _require(
+                    isinstance(fmt, str) and (fmt == EXCEL_SERIAL or "%" in fmt),
+                    file,
+                    f"{ckey}.format",
+                    f"'{fmt}' is not a date format: use strptime directives such as "
+                    f'"%m/%d/%Y", or {EXCEL_SERIAL} for spreadsheet day numbers',
+                )
             columns[canon] = ColumnMapping(mapping["header"], fmt)
     constants = raw.get("constants") or {}
     _require(isinstance(constants, dict), file, f"{prefix}constants", "must be a mapping")
@@ -298,12 +335,14 @@ def _parse_export(raw: dict, defaults: dict, file: Path, prefix: str, tabular: b
         provided = set(columns) | set(constants) | (set(unpivot) if unpivot else set())
         if entity == "student" and "race_ethnicity" in provided:
             provided |= {c for c in spec.columns if c.startswith("race_")}
-        for req in spec.required:
-            _require(
-                req in provided,
+        missing = [req for req in spec.required if req not in provided]
+        if missing:
+            also = [f"{prefix}columns.{m}" for m in missing[1:]]
+            raise RegistryError(
                 file,
-                f"{prefix}columns.{req}",
-                f"is missing: entity '{entity}' requires it (map a header or set a constant)",
+                f"{prefix}columns.{missing[0]}",
+                f"is missing: entity '{entity}' requires it (map a header or set a constant)"
+                + (f"; also missing: {', '.join(also)}" if also else ""),
             )
     match = raw.get("match", "*")
     _require(isinstance(match, str) and match, file, f"{prefix}match", "must be a file glob")
@@ -317,6 +356,54 @@ def _parse_export(raw: dict, defaults: dict, file: Path, prefix: str, tabular: b
         mode=mode,
         student_id=student_id,
     )
+
+
+def _standard_exports(raw: dict, fmt: str, defaults: dict, file: Path) -> list[Export]:
+    """One export per entity a OneRoster/Ed-Fi source publishes.
+
+    Their columns come from the standard (wholechild/standards/), so the YAML only narrows
+    the entities and overrides codes and constants per entity::
+
+        entities: [school, student]                    # a list narrows, or
+        entities:                                      # a mapping narrows and overrides
+          student: {codes: {grade_level: {"13": "12"}}}
+          section_enrollment: {constants: {is_advanced: false}}
+    """
+    known = STANDARD_ENTITIES[fmt]
+    for key in ("entity", "columns", "unpivot", "exports", "codes", "constants"):
+        _require(
+            key not in raw,
+            file,
+            key,
+            f"does not apply to format '{fmt}', which maps its own columns; set codes and "
+            "constants per entity under `entities:` instead",
+        )
+    wanted = raw.get("entities", list(known))
+    if isinstance(wanted, list):
+        _require(bool(wanted), file, "entities", "must name at least one entity")
+        wanted = {e: {} for e in wanted}
+    _require(
+        isinstance(wanted, dict) and bool(wanted),
+        file,
+        "entities",
+        f"must list entities (or map each to its overrides) out of {', '.join(known)}",
+    )
+    exports = []
+    for entity, overrides in wanted.items():
+        prefix = f"entities.{entity}"
+        _require(
+            entity in known,
+            file,
+            prefix,
+            f"is not an entity format '{fmt}' publishes (it publishes {', '.join(known)})",
+        )
+        overrides = overrides or {}
+        _require(isinstance(overrides, dict), file, prefix, "must map to codes/constants")
+        _unknown_keys(overrides, STANDARD_ENTITY_KEYS, file, f"{prefix}.")
+        exports.append(
+            _parse_export({"entity": entity, **overrides}, defaults, file, f"{prefix}.", False)
+        )
+    return exports
 
 
 def parse_source(raw: Any, file: Path) -> Source:
@@ -378,11 +465,12 @@ def parse_source(raw: Any, file: Path) -> Source:
                 file, "options.encoding", f"names unknown encoding '{options['encoding']}'"
             ) from None
     if "delimiter" in options:
+        delimiter = options["delimiter"]
         _require(
-            isinstance(options["delimiter"], str) and len(options["delimiter"]) == 1,
+            isinstance(delimiter, str) and (len(delimiter) == 1 or delimiter in DELIMITER_NAMES),
             file,
             "options.delimiter",
-            "must be a single character",
+            f"must be a single character or one of {', '.join(sorted(DELIMITER_NAMES))}",
         )
     quality = raw.get("quality") or {}
     _require(isinstance(quality, dict), file, "quality", "must be a mapping")
@@ -400,7 +488,16 @@ def parse_source(raw: Any, file: Path) -> Source:
     defaults = {"mode": mode, "student_id": student_id}
     tabular = fmt in TABULAR_FORMATS
     single_keys = {"entity", "columns", "constants", "codes", "unpivot"} & set(raw)
-    if "exports" in raw:
+    if not tabular:
+        exports = _standard_exports(raw, fmt, defaults, file)
+    elif "entities" in raw:
+        raise RegistryError(
+            file,
+            "entities",
+            f"only applies to the standard formats ({', '.join(STANDARD_ENTITIES)}); a "
+            f"{fmt} source names its one `entity` (or lists `exports`)",
+        )
+    elif "exports" in raw:
         _require(
             not single_keys,
             file,
@@ -426,13 +523,9 @@ def parse_source(raw: Any, file: Path) -> Source:
                 "is required when a source has several exports",
             )
             exports.append(_parse_export(raw_export, defaults, file, prefix, tabular))
-    elif tabular:
+    else:
         _require("entity" in raw, file, "entity", f"is required for format '{fmt}'")
         exports = [_parse_export({k: raw[k] for k in single_keys}, defaults, file, "", tabular)]
-    else:
-        # Standard formats (OneRoster, Ed-Fi) know their own files; an explicit entity
-        # list narrows what is published.
-        exports = []
     return Source(
         name=name,
         system=str(raw.get("system") or name),
