@@ -27,6 +27,7 @@ import pandera.errors
 from quality.violations import VIOLATION_COLUMNS, empty_violations, violation_frame
 from schemas import ENTITIES
 from schemas._base import PANDAS_DTYPES, ColumnSpec
+from wholechild.registry import EXCEL_SERIAL
 
 TRUE_WORDS = frozenset({"y", "yes", "true", "t", "1", "x"})
 FALSE_WORDS = frozenset({"n", "no", "false", "f", "0"})
@@ -76,6 +77,8 @@ def cast_column(
                     ],
                 )
         return out, empty_violations()
+    if col.type == "date" and fmt == EXCEL_SERIAL:
+        return _excel_serial_dates(text, name)
     if col.type == "date":
         fmt = fmt or "%Y-%m-%d"
         s = text.astype("string")
@@ -123,6 +126,22 @@ def cast_column(
             bad, "number_format", name, text, lambda v: f"{name} '{v}' is not a number"
         )
     raise TypeError(col.type)
+
+
+#: Excel's day 0 (its serials count days from here, with the 1900 leap-year bug absorbed).
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+
+
+def _excel_serial_dates(text: pd.Series, name: str) -> tuple[pd.Series, pd.DataFrame]:
+    """Spreadsheet day numbers (45903 is 2025-09-03) to dates; anything else is a violation."""
+    present = text.notna().to_numpy()
+    days = pd.to_numeric(text.astype("string"), errors="coerce")
+    whole = days.notna() & (days == days.round()) & (days > 0)
+    parsed = (EXCEL_EPOCH + pd.to_timedelta(days.where(whole), unit="D")).astype("datetime64[ns]")
+    bad = present & ~whole.fillna(False).to_numpy(dtype=bool)
+    return parsed, _bad(
+        bad, "date_format", name, text, lambda v: f"{name} '{v}' is not an Excel day number"
+    )
 
 
 def _bad(mask: np.ndarray, rule: str, column: str, text: pd.Series, message) -> pd.DataFrame:

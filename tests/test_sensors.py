@@ -147,3 +147,22 @@ def test_files_that_left_the_landing_zone_leave_the_cursor(home, sensor, instanc
     path.unlink()
     second = tick(sensor, instance, first.cursor)
     assert json.loads(second.cursor) == {}
+
+
+def test_delivery_whose_run_died_is_requested_again_under_a_new_key(home, sensor, instance):
+    from dagster._core.test_utils import create_run_for_test
+
+    path = land(home, "map_growth", "map_fall_2025-09-30.csv", FALL)
+    first = tick(sensor, instance)
+    (request,) = first.run_requests
+    sha = landing.sha256_of(path)
+    tags = {"wholechild/source": "map_growth", "wholechild/sha256": sha}
+    # Its run started and is still going: nothing new to request.
+    run = create_run_for_test(
+        instance, job_name="ingest", status=dg.DagsterRunStatus.STARTED, tags=tags
+    )
+    assert tick(sensor, instance, first.cursor).run_requests == []
+    # It died before publishing (no ledger row, file still landed): asked for again.
+    instance.report_run_failed(run)
+    (retry,) = tick(sensor, instance, first.cursor).run_requests
+    assert retry.run_key == f"{request.run_key}:retry-1"

@@ -7,13 +7,21 @@ Layout (see docs/ARCHITECTURE.md)::
     lake/raw/<source>/<delivery_id>/_ledger.parquet     one row: what happened to the delivery
 
 Files are written under ``lake/_incoming/<delivery_id>/`` first and the directory is then
-renamed into place, so a reader (or a crash) sees a delivery entirely or not at all.
+renamed into place, so a reader (or a crash) sees a delivery entirely or not at all. A crash
+leaves at most an unpublished directory under ``_incoming``; the next delivery sweeps it away
+once it is older than :data:`STALE_INCOMING_SECONDS`.
+
+Test hooks (never set them in production): ``WHOLECHILD_TEST_PAUSE_BEFORE_COMMIT`` and
+``WHOLECHILD_TEST_PAUSE_AFTER_COMMIT`` are seconds :func:`commit` sleeps just before and just
+after its rename, so ``tests/test_faults.py`` can kill a process at a known point.
 """
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
+import time
 from pathlib import Path
 
 import duckdb
@@ -74,6 +82,13 @@ LEDGER_SCHEMA = pa.schema(
 LEDGER_FILE = "_ledger.parquet"
 QUARANTINE_FILE = "_quarantine.parquet"
 
+#: An ``_incoming`` directory untouched this long belongs to a process that died mid-publish.
+#: Generous on purpose: a live writer touches its directory with every file it adds.
+STALE_INCOMING_SECONDS = 6 * 3600.0
+
+PAUSE_BEFORE_COMMIT = "WHOLECHILD_TEST_PAUSE_BEFORE_COMMIT"
+PAUSE_AFTER_COMMIT = "WHOLECHILD_TEST_PAUSE_AFTER_COMMIT"
+
 
 def entity_schema(entity: str) -> pa.Schema:
     cols = ENTITIES[entity].columns
@@ -106,8 +121,42 @@ def incoming_dir(paths: Paths, delivery_id: str) -> Path:
     d = paths.lake_staging / delivery_id
     if d.exists():
         shutil.rmtree(d)  # leftovers of a crashed attempt: never published, safe to drop
+    sweep_incoming(paths)
     d.mkdir(parents=True)
     return d
+
+
+def _last_touched(d: Path) -> float:
+    stamps = [d.stat().st_mtime]
+    stamps += [p.stat().st_mtime for p in d.iterdir()]
+    return max(stamps)
+
+
+def sweep_incoming(paths: Paths, older_than: float = STALE_INCOMING_SECONDS) -> list[Path]:
+    """Remove ``_incoming`` directories of publishes that died (never renamed into the lake).
+
+    Nothing in them was ever visible: the ledger has no row for them, so their deliveries are
+    still in the landing zone and run again. Returns what was removed.
+    """
+    if not paths.lake_staging.is_dir():
+        return []
+    now = time.time()
+    removed = []
+    for d in paths.lake_staging.iterdir():
+        try:
+            if d.is_dir() and not d.is_symlink() and now - _last_touched(d) >= older_than:
+                shutil.rmtree(d)
+                removed.append(d)
+        except OSError:  # renamed into the lake or swept by another process meanwhile:
+            continue  # housekeeping never fails a publish
+    return removed
+
+
+def _test_pause(variable: str) -> None:
+    """The fault tests' hook (see the module docstring); a no-op unless the variable is set."""
+    seconds = os.environ.get(variable)
+    if seconds:
+        time.sleep(float(seconds))
 
 
 def commit(paths: Paths, source: str, delivery_id: str) -> Path:
@@ -121,28 +170,40 @@ def commit(paths: Paths, source: str, delivery_id: str) -> Path:
         os.fsync(fd)
     finally:
         os.close(fd)
+    _test_pause(PAUSE_BEFORE_COMMIT)
     os.rename(src, dest)
     fd = os.open(dest_parent, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+    _test_pause(PAUSE_AFTER_COMMIT)
     return dest
 
 
-def _glob(paths: Paths, source: str | None, file: str) -> str:
-    return str(paths.lake_raw / (source or "*") / "*" / file)
+def raw_pattern(paths: Paths, source: str | None, file: str) -> str:
+    """The glob of one file name in every delivery of a source (or of all sources).
+
+    The home path is escaped, so a ``WHOLECHILD_HOME`` such as ``/srv/district [test]`` is
+    matched literally by Python and DuckDB alike (both read ``[[]`` as a literal ``[``);
+    unescaped, the lake would look empty and every delivery would load again.
+    """
+    source_part = "*" if source is None else glob.escape(source)
+    return f"{glob.escape(str(paths.lake_raw))}/{source_part}/*/{glob.escape(file)}"
+
+
+def literal_pattern(path: Path) -> str:
+    """One file as a glob that matches exactly it, whatever characters its path holds."""
+    return glob.escape(str(path))
 
 
 def has_files(pattern: str) -> bool:
-    import glob
-
     return bool(glob.glob(pattern))
 
 
 def read_ledger(paths: Paths, source: str | None = None) -> pd.DataFrame:
     """Every ledger row of one source (or all), oldest first; empty frame if none."""
-    pattern = _glob(paths, source, LEDGER_FILE)
+    pattern = raw_pattern(paths, source, LEDGER_FILE)
     if not has_files(pattern):
         return LEDGER_SCHEMA.empty_table().to_pandas()
     with duckdb.connect() as con:
@@ -153,7 +214,7 @@ def read_ledger(paths: Paths, source: str | None = None) -> pd.DataFrame:
 
 
 def read_quarantine(paths: Paths, source: str | None = None) -> pd.DataFrame:
-    pattern = _glob(paths, source, QUARANTINE_FILE)
+    pattern = raw_pattern(paths, source, QUARANTINE_FILE)
     if not has_files(pattern):
         return QUARANTINE_SCHEMA.empty_table().to_pandas()
     with duckdb.connect() as con:
@@ -162,7 +223,7 @@ def read_quarantine(paths: Paths, source: str | None = None) -> pd.DataFrame:
 
 def read_published(paths: Paths, source: str, entity: str) -> pd.DataFrame:
     """Every published row (all deliveries) of one source and entity."""
-    pattern = _glob(paths, source, f"{entity}.parquet")
+    pattern = raw_pattern(paths, source, f"{entity}.parquet")
     if not has_files(pattern):
         return entity_schema(entity).empty_table().to_pandas()
     with duckdb.connect() as con:
@@ -176,7 +237,8 @@ def current_rows(paths: Paths, source: str, entity: str, mode: str) -> pd.DataFr
         return rows
     if mode == "snapshot":
         latest = rows["_applied_at"].max()
-        return rows[rows["_applied_at"] == latest].reset_index(drop=True)
+        rows = rows[rows["_applied_at"] == latest]
+        return rows[~rows["_is_deleted"].fillna(False)].reset_index(drop=True)
     key = list(ENTITIES[entity].key)
     rows = rows.sort_values(["_applied_at", "_delivery_id", "_row_number"])
     rows = rows.drop_duplicates(subset=key, keep="last")

@@ -62,13 +62,30 @@ def resolve_headers(table: RawTable, export: Export, file_label: str) -> dict[st
         for flag_header in next(iter(export.unpivot.values())):
             if flag_header not in exact and _normalize_header(flag_header) not in loose:
                 missing.append(f"'{flag_header}' (an unpivot flag)")
+    if missing and not resolved:
+        # Nothing matched: the first row is likely a record (the header row was left
+        # out), so it is not echoed: reports and logs must not carry a student's row.
+        raise DeliveryRejected(
+            "missing_column",
+            f"{file_label}: none of the columns the source YAML maps ({', '.join(missing)}) "
+            f"is in the first row of {len(table.headers)} field(s); {_first_row_hint(table)}.",
+        )
     if missing:
         raise DeliveryRejected(
             "missing_column",
             f"{file_label}: the file has no column {', '.join(missing)}; "
-            f"its header is {', '.join(table.headers)} — fix the export or the source YAML's columns.",
+            f"its header is {', '.join(table.headers)}; fix the export or the source YAML's columns.",
         )
     return resolved
+
+
+def _first_row_hint(table: RawTable) -> str:
+    """What probably went wrong when no mapped header matches (without echoing the row)."""
+    if len(table.headers) == 1:
+        for name, char in (("';'", ";"), ("tab", "\t"), ("'|'", "|")):
+            if char in table.headers[0]:
+                return f"the file looks {name}-delimited: set options.delimiter in the source YAML"
+    return "the file was probably sent without its header row: re-export it with the header"
 
 
 def _map_codes(

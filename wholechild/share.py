@@ -14,6 +14,8 @@ from pathlib import Path
 import duckdb
 
 from wholechild.config import Paths
+from wholechild.lake import literal_pattern
+from wholechild.warehouse import quote_ident, quote_literal
 
 #: Marts that must never leave the warehouse (they carry source ids for stewards).
 NOT_SHARED = frozenset({"mart_unmatched_records"})
@@ -36,7 +38,8 @@ def export_share(con: duckdb.DuckDBPyConnection, paths: Paths) -> list[Path]:
         dest = paths.share / f"{name}.parquet"
         tmp = paths.share / f".{name}.parquet.tmp"
         con.execute(
-            f"copy (select * from marts.\"{name}\") to '{tmp}' (format parquet, compression zstd)"
+            f"copy (select * from marts.{quote_ident(name)}) to {quote_literal(str(tmp))} "
+            "(format parquet, compression zstd)"
         )
         os.replace(tmp, dest)
         written.append(dest)
@@ -47,6 +50,9 @@ def export_share(con: duckdb.DuckDBPyConnection, paths: Paths) -> list[Path]:
     tmp_db.unlink(missing_ok=True)
     with duckdb.connect(str(tmp_db)) as acon:
         for f in written:
-            acon.execute(f"create view \"{f.stem}\" as select * from read_parquet('{f}')")
+            source = quote_literal(literal_pattern(f))
+            acon.execute(
+                f"create view {quote_ident(f.stem)} as select * from read_parquet({source})"
+            )
     os.replace(tmp_db, paths.analytics)
     return written

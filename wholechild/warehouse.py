@@ -10,6 +10,7 @@ instead of failing with a lock error.
 from __future__ import annotations
 
 import glob
+import re
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,15 +55,42 @@ def warehouse_lock(paths: Paths, timeout: float = LOCK_TIMEOUT_SECONDS):
 
 
 def connect_writer(paths: Paths, retries: int = 30, wait: float = 1.0) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse for writing, retrying while an outside reader holds it."""
+    """Open the warehouse for writing, retrying while an outside reader holds it.
+
+    A read-only connection in another process (an analyst's notebook, a BI tool) blocks a
+    writer. We wait ``retries`` x ``wait`` seconds for it to go, then fail with
+    :class:`WarehouseBusy` in one sentence naming the holder; no write has happened then.
+    """
+    started = time.monotonic()
     for attempt in range(retries):
         try:
             return duckdb.connect(str(paths.warehouse))
-        except duckdb.IOException:
+        except duckdb.IOException as exc:
             if attempt == retries - 1:
-                raise
+                if not _is_lock_conflict(exc):
+                    raise
+                raise WarehouseBusy(
+                    f"{paths.warehouse}: another process{_holder(exc)} has kept the warehouse "
+                    f"open for {time.monotonic() - started:.0f}s, so it cannot be written; close "
+                    "that connection (analysts read share/ or analytics.duckdb) and run again."
+                ) from None
             time.sleep(wait)
-    raise AssertionError("unreachable")
+    raise ValueError(f"connect_writer needs at least one attempt, not {retries}")
+
+
+_HOLDER = re.compile(r"held in (?P<program>\S+) \(PID (?P<pid>\d+)\)")
+
+
+def _is_lock_conflict(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "lock" in text and ("conflicting" in text or "could not set" in text)
+
+
+def _holder(exc: Exception) -> str:
+    match = _HOLDER.search(str(exc))
+    if match is None:
+        return ""
+    return f" ({Path(match['program']).name}, PID {match['pid']})"
 
 
 def quote_ident(name: str) -> str:
@@ -108,7 +136,7 @@ def sync_views(con: duckdb.DuckDBPyConnection, registry: Registry, paths: Paths)
         con.execute(f"create schema if not exists {schema}")
     for src in registry.sources.values():
         for entity in src.entities:
-            pattern = str(paths.lake_raw / src.name / "*" / f"{entity}.parquet")
+            pattern = lake.raw_pattern(paths, src.name, f"{entity}.parquet")
             name = quote_ident(f"{src.name}__{entity}")
             con.execute(
                 f"create or replace view raw.{name} as {view_sql(con, pattern, entity_columns(entity))}"
@@ -117,17 +145,21 @@ def sync_views(con: duckdb.DuckDBPyConnection, registry: Registry, paths: Paths)
     quarantine_cols = [(f.name, _arrow_to_duckdb(f.type)) for f in lake.QUARANTINE_SCHEMA]
     con.execute(
         "create or replace view ops.load_ledger as "
-        + view_sql(con, str(paths.lake_raw / "*" / "*" / lake.LEDGER_FILE), ledger_cols)
+        + view_sql(con, lake.raw_pattern(paths, None, lake.LEDGER_FILE), ledger_cols)
     )
     con.execute(
         "create or replace view quarantine.rejected_rows as "
-        + view_sql(con, str(paths.lake_raw / "*" / "*" / lake.QUARANTINE_FILE), quarantine_cols)
+        + view_sql(con, lake.raw_pattern(paths, None, lake.QUARANTINE_FILE), quarantine_cols)
     )
 
     keys = paths.lake / "pii" / "student_keys.parquet"
     con.execute(
         "create or replace view pii.student_keys as "
-        + view_sql(con, str(keys), [("district_id", "varchar"), ("student_key", "varchar")])
+        + view_sql(
+            con,
+            lake.literal_pattern(keys),
+            [("district_id", "varchar"), ("student_key", "varchar")],
+        )
     )
 
 

@@ -14,7 +14,9 @@ sends the file to the slow path: the csv module, record by record, with the same
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import logging
 import re
 from collections import Counter
@@ -49,7 +51,7 @@ _SAMPLE_RECORDS = 200
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 _LINE_END = re.compile(r"(?:\r\n|\r|\n)\Z")
 _NOT_SPACE = re.compile(rb"\S")
-_DELIMITER_ALIASES = {"tab": "\t", "\\t": "\t", "semicolon": ";", "comma": ",", "pipe": "|"}
+DELIMITER_ALIASES = {"tab": "\t", "\\t": "\t", "semicolon": ";", "comma": ",", "pipe": "|"}
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ def dialect(file: Path, options: dict) -> CsvDialect:
     encoding = options.get("encoding") or "utf-8"
     delimiter = options.get("delimiter") or ","
     if isinstance(delimiter, str):
-        delimiter = _DELIMITER_ALIASES.get(delimiter, delimiter)
+        delimiter = DELIMITER_ALIASES.get(delimiter, delimiter)
     quotechar = options.get("quotechar") or '"'
     header_row = options.get("header_row", 1)
     problems = []
@@ -444,3 +446,52 @@ def _python(
         else:
             place(last, fields, raw)
     return strings_table(rows, width), np.array(ordinals, dtype=np.int64), bad
+
+
+def count_records_leniently(path: Path, options: dict | None = None) -> int:
+    """How many data records a CSV holds, for a file the reader rejected whole.
+
+    A rejected delivery counts all its rows as quarantined, so the ledger needs a count even
+    when the bytes do not decode as declared. A byte-order mark decides the encoding when
+    there is one; otherwise the declared encoding with undecodable bytes replaced. Blank
+    records do not count and a quote left open at the end counts as one record, as in
+    :func:`read_csv`. Returns 0 when nothing sensible can be counted.
+    """
+    opts = options or {}
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return 0
+    encoding = _bom_encoding(data) or str(opts.get("encoding") or "utf-8")
+    try:
+        text = data.decode(encoding, errors="replace").replace("\x00", "")
+    except LookupError:
+        return 0
+    delimiter = str(opts.get("delimiter") or ",")
+    delimiter = DELIMITER_ALIASES.get(delimiter, delimiter)
+    lines = io.StringIO(text, newline="")
+    for _ in range(int(opts.get("header_row") or 1) - 1):
+        lines.readline()
+    reader = csv.reader(lines, delimiter=delimiter, quotechar=str(opts.get("quotechar") or '"'))
+    records = -1  # the first non-blank record is the header
+    try:
+        for fields in reader:
+            if any(f.strip() for f in fields):
+                records += 1
+    except csv.Error:
+        records += 1  # the record the parser choked on still arrived
+    return max(records, 0)
+
+
+def _bom_encoding(data: bytes) -> str | None:
+    """The encoding a byte-order mark announces (longest marks first: UTF-32 before 16)."""
+    for bom, encoding in (
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            return encoding
+    return None

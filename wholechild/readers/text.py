@@ -16,6 +16,10 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # .xls and other pre-2007 Office files
 # Validation decodes this much at a time so a multi-gigabyte file is never held twice.
 _CHUNK = 1 << 24
+# UTF-16 text is told apart from a text file with a stray 0x00 by the share of 0x00 bytes in
+# its opening bytes: a CSV's delimiters, digits and line breaks are ASCII, so UTF-16 has many.
+_SNIFF_BYTES = 1 << 16
+_UTF16_MIN_NUL_SHARE = 0.25
 
 
 def line_at(data: bytes, offset: int) -> int:
@@ -78,6 +82,30 @@ def looks_utf16_message(file: Path, why: str) -> str:
     )
 
 
+def _nul_share(data: bytes) -> tuple[float, float]:
+    """Share of 0x00 among the even and the odd bytes of the file's opening."""
+    head = data[:_SNIFF_BYTES]
+    even, odd = head[0::2], head[1::2]
+    return (
+        even.count(0) / len(even) if even else 0.0,
+        odd.count(0) / len(odd) if odd else 0.0,
+    )
+
+
+def _looks_utf16(data: bytes) -> bool:
+    even, odd = _nul_share(data)
+    return max(even, odd) >= _UTF16_MIN_NUL_SHARE
+
+
+def _utf16_without_bom(codec: str, data: bytes) -> str:
+    """utf-16 declared and no byte-order mark: read the byte order off where the 0x00s are
+    (Python would assume little-endian and turn a big-endian file into CJK noise)."""
+    if codec != "utf-16" or data[:2] in _UTF16_BOMS:
+        return codec
+    even, odd = _nul_share(data)
+    return "utf-16-be" if even > odd else "utf-16-le"
+
+
 def to_utf8(data: bytes, encoding: str, file: Path) -> bytes:
     """The delivery as UTF-8 without a byte-order mark, or a rejection naming the bad byte.
 
@@ -105,15 +133,24 @@ def to_utf8(data: bytes, encoding: str, file: Path) -> bytes:
                 "encoding", looks_utf16_message(file, "it starts with a UTF-16 byte-order mark")
             )
         if b"\x00" in data:
+            if _looks_utf16(data):
+                raise DeliveryRejected(
+                    "encoding", looks_utf16_message(file, f"byte 0x00 at line {_nul_line(data)}")
+                )
             raise DeliveryRejected(
-                "encoding", looks_utf16_message(file, f"byte 0x00 at line {_nul_line(data)}")
+                "encoding",
+                f"{file.name}: byte 0x00 at line {_nul_line(data)} is not text (a damaged or "
+                "binary export?); ask the sender to export the file again.",
             )
-    elif b"\x00" not in data:
+    elif not (data[:2] in _UTF16_BOMS or _looks_utf16(data)):
+        how_many = "too few" if b"\x00" in data else "no"
         raise DeliveryRejected(
             "encoding",
-            f"{file.name}: options.encoding is {encoding} but the file has no 0x00 bytes, so it "
-            "is not UTF-16/32; remove options.encoding (utf-8 is the default) or fix it.",
+            f"{file.name}: options.encoding is {encoding} but the file has {how_many} 0x00 "
+            "bytes to be UTF-16/32; remove options.encoding (utf-8 is the default) or fix it.",
         )
+    else:
+        codec = _utf16_without_bom(codec, data)
     if codec in ("utf-8", "utf-8-sig"):
         _check_utf8(data, file, "utf-8")
         return data[len(UTF8_BOM) :] if data.startswith(UTF8_BOM) else data
@@ -125,7 +162,15 @@ def to_utf8(data: bytes, encoding: str, file: Path) -> bytes:
         prefix = data[: exc.start].decode(codec, errors="replace")
         line = count_line_breaks(prefix) + 1
         raise _bad_byte(file, data, exc.start, line, encoding) from None
-    return text.removeprefix("\ufeff").encode("utf-8")
+    text = text.removeprefix("\ufeff")
+    if "\x00" in text:  # UTF-32 read as UTF-16, or a damaged file: never publish the noise
+        line = count_line_breaks(text[: text.index("\x00")]) + 1
+        raise DeliveryRejected(
+            "encoding",
+            f"{file.name}: read as {encoding} it holds a NUL character at line {line}, so it "
+            f"is not {encoding} text (UTF-32?); check options.encoding in the source YAML.",
+        )
+    return text.encode("utf-8")
 
 
 def _nul_line(data: bytes) -> int:

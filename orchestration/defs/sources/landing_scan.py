@@ -39,6 +39,8 @@ class Delivery:
     sha256: str
     size: int
     mtime: float
+    #: requested before, but its run ended without publishing (it died): run it again
+    retry: bool = False
 
 
 @dataclass
@@ -103,11 +105,15 @@ def scan_landing(
     *,
     settle: float | None = None,
     now: float | None = None,
+    run_ended: Callable[[str], bool] | None = None,
 ) -> Scan:
     """Decide, for every file in ``folder``, whether to request it now.
 
     ``loaded_shas`` (the source's ledger) is called at most once, and only when a settled
-    file is present.
+    file is present. ``run_ended(sha256)`` says whether every run requested for those bytes
+    has finished: a file still in landing whose runs ended without a ledger row died
+    before publishing, and is requested again (the ledger, not the run key, says what
+    was loaded).
     """
     settle = landing.settle_seconds() if settle is None else settle
     scan = Scan(settle=settle)
@@ -132,6 +138,8 @@ def scan_landing(
             loaded = set(loaded_shas())
         if sha in loaded:
             scan.already_loaded.append(f.name)
+        elif sha in known and run_ended is not None and run_ended(sha):
+            scan.requests.append(Delivery(f.name, f.path, sha, f.size, f.mtime, retry=True))
         elif sha in known:
             scan.already_requested.append(f.name)
         else:

@@ -45,7 +45,18 @@ def build_landing_sensor(source: Source) -> dg.SensorDefinition:
         def loaded_shas():
             return lake.read_ledger(paths, source.name)["sha256"].dropna().tolist()
 
-        scan = scan_landing(folder, decode_cursor(context.cursor), loaded_shas)
+        def runs_for(sha: str) -> list:
+            return context.instance.get_runs(
+                filters=dg.RunsFilter(
+                    tags={"wholechild/source": source.name, "wholechild/sha256": sha}
+                )
+            )
+
+        def run_ended(sha: str) -> bool:
+            runs = runs_for(sha)
+            return bool(runs) and all(r.is_finished for r in runs)
+
+        scan = scan_landing(folder, decode_cursor(context.cursor), loaded_shas, run_ended=run_ended)
         cursor = encode_cursor(scan.cursor)
         if not scan.requests:
             return dg.SensorResult(
@@ -54,7 +65,12 @@ def build_landing_sensor(source: Source) -> dg.SensorDefinition:
             )
         requests = [
             dg.RunRequest(
-                run_key=run_key(source.name, d.sha256),
+                # A retry needs a fresh key: Dagster launches each run key once.
+                run_key=(
+                    f"{run_key(source.name, d.sha256)}:retry-{len(runs_for(d.sha256))}"
+                    if d.retry
+                    else run_key(source.name, d.sha256)
+                ),
                 run_config=dg.RunConfig(
                     ops={op_name(source): DeliveryConfig(delivery=d.name, sha256=d.sha256)}
                 ),
