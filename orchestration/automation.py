@@ -25,3 +25,28 @@ def after_upstream_contracts_pass() -> dg.AutomationCondition:
 
 #: The condition of every dbt model and seed (staging, intermediate, marts).
 DBT_MODELS = after_upstream_contracts_pass
+
+
+#: When coverage/interoperability recomputes its table (cron, in the instance's time zone).
+COVERAGE_DAILY_CRON = "0 6 * * *"
+
+
+def after_any_delivery_and_daily() -> dg.AutomationCondition:
+    """Recompute after any upstream update, and once a day (freshness ages with the clock).
+
+    Unlike ``eager()`` it does not wait for every upstream asset to exist: a source that
+    never delivered (or an unconnected domain's placeholder, which never materializes) is
+    exactly what the coverage table must show. It waits while an upstream run is going.
+    """
+    return (
+        (
+            dg.AutomationCondition.any_deps_updated()
+            | dg.AutomationCondition.cron_tick_passed(COVERAGE_DAILY_CRON)
+        ).since_last_handled()
+        & ~dg.AutomationCondition.any_deps_in_progress()
+        & ~dg.AutomationCondition.in_progress()
+    ).with_label("after_any_delivery_and_daily")
+
+
+#: The condition of the Python coverage asset (coverage/interoperability).
+COVERAGE = after_any_delivery_and_daily

@@ -11,9 +11,17 @@ contracts (``schemas/``) this module writes, before every dbt parse,
   ``stg_<entity>`` model (key unique per source, required columns not null);
 - ``macros/_generated_registry.sql``: ``wholechild_registry()``, the dict the staging
   macros (``union_raw``, ``current_rows``) read: every canonical entity's columns and
-  logical types, key, required columns, domain and the sources feeding it with their mode.
+  logical types, key, required columns, domain and the sources feeding it with their mode;
+- ``macros/_generated_coverage.sql``: what the coverage and readiness marts need to know
+  about the registry and the catalog (issue 5): ``wholechild_sources()`` (one row per
+  source and entity: domain, steward, cadence, id kind, reject threshold...),
+  ``wholechild_domains()`` (the eleven domains, their entities and registered sources),
+  ``wholechild_entity_years()`` (how a row of each entity falls in a school year) and
+  ``wholechild_governance()`` (the catalog's governance figures, from
+  ``wholechild.catalog``). ``macros/coverage_values.sql`` turns such lists into
+  ``select ... union all`` rows.
 
-All three are git-ignored. A file is rewritten only when its content changes, so an
+All four are git-ignored. A file is rewritten only when its content changes, so an
 unchanged registry does not invalidate dbt's partial parse.
 
     python -m orchestration.dbt_prepare      # what `make lint` and the dbt assets call
@@ -41,6 +49,7 @@ GENERATED_HEADER = (
 SOURCES_YML = Path("models/staging/_raw__sources.yml")
 STAGING_YML = Path("models/staging/_staging__models.yml")
 REGISTRY_SQL = Path("macros/_generated_registry.sql")
+COVERAGE_SQL = Path("macros/_generated_coverage.sql")
 
 #: Bookkeeping columns every raw relation carries besides the canonical columns.
 RAW_BOOKKEEPING_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -130,7 +139,14 @@ def render_sources_yml(registry, entities: dict[str, Any]) -> str:
         if spec is None:  # the registry validates entities; be safe with a stale registry
             continue
         mode = _mode_for(src, entity)
-        columns = [{"name": c.name, "description": c.description} for c in spec.columns.values()]
+        columns = [
+            {
+                "name": c.name,
+                "description": c.description,
+                "config": {"meta": {"wholechild": {"sensitivity": c.sensitivity}}},
+            }
+            for c in spec.columns.values()
+        ]
         columns += [{"name": n, "description": d} for n, _t, d in RAW_BOOKKEEPING_COLUMNS]
         tables.append(
             {
@@ -202,6 +218,8 @@ def render_staging_yml(entities: dict[str, Any]) -> str:
                 "name": c.name,
                 "description": c.description,
                 "data_type": c.type,
+                # the catalog's class (schemas/); `dbt docs` shows it beside the definition
+                "config": {"meta": {"wholechild": {"sensitivity": c.sensitivity}}},
             }
             if c.required:
                 col["data_tests"] = [{"not_null": {"description": not_null_desc}}]
@@ -310,6 +328,156 @@ def render_registry_sql(registry, entities: dict[str, Any]) -> str:
     )
 
 
+# --------------------------------------------------------------------------- coverage
+
+
+def _student_ref_header(src, entity: str) -> str:
+    """The source header a tabular export maps to student_ref ('' when not known)."""
+    export = src.export_of(entity) if hasattr(src, "export_of") else None
+    mapping = (export.columns if export is not None else {}).get("student_ref")
+    return mapping.header if mapping is not None else ""
+
+
+def coverage_sources(registry, entities: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per registered source and entity it feeds (the coverage marts' registry)."""
+    rows = []
+    for src, entity in _feeds(registry):
+        spec = entities.get(entity)
+        if spec is None:
+            continue
+        rows.append(
+            {
+                "source": src.name,
+                "system": src.system,
+                "source_format": src.format,
+                "entity": entity,
+                "domain": spec.domain,
+                "steward": src.steward,
+                "cadence": src.cadence,
+                "landing": src.landing,
+                "id_kind": _id_kind_for(src, entity) if "student_ref" in spec.columns else "",
+                "has_student_ref": "student_ref" in spec.columns,
+                "student_ref_header": _student_ref_header(src, entity),
+                "max_reject_rate": float(src.max_reject_rate),
+                "is_roster": bool(src.roster),
+                "source_yaml": src.path.name,
+            }
+        )
+    return rows
+
+
+def coverage_domains(registry, entities: dict[str, Any]) -> list[dict[str, Any]]:
+    """The eleven domains in display order, their entities and the sources feeding them."""
+    from schemas import DOMAINS
+
+    rows = []
+    for position, domain in enumerate(DOMAINS, 1):
+        mine = sorted(name for name, spec in entities.items() if spec.domain == domain)
+        feeding = sorted({src.name for src, entity in _feeds(registry) if entity in mine})
+        with_ref = [e for e in mine if "student_ref" in entities[e].columns]
+        rows.append(
+            {
+                "domain": domain,
+                "domain_position": position,
+                "entities": ", ".join(mine),
+                "student_entities": ", ".join(with_ref),
+                "sources": ", ".join(feeding),
+                "n_sources": len(feeding),
+            }
+        )
+    return rows
+
+
+def entity_years(entities: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """How a row of each student entity falls in a school year (student coverage).
+
+    ``span``: a (begin, end) pair overlapping the year (open end = ongoing); ``year``: the
+    entity's school_year column, else the school year of its event date; ``date``: the
+    school year of its event date; ``any``: every year (a student record has no event
+    date: its birth date says nothing about the year).
+    """
+    out: dict[str, dict[str, str]] = {}
+    for name in sorted(entities):
+        cols = entities[name].columns
+        if "student_ref" not in cols:
+            continue
+        events = [c.name for c in cols.values() if c.type == "date" and c.is_event_date]
+        span = next(
+            (
+                (b, e)
+                for b, e in (("begin_date", "end_date"), ("entry_date", "exit_date"))
+                if b in cols and e in cols
+            ),
+            None,
+        )
+        if span is not None:
+            out[name] = {"kind": "span", "start": span[0], "end": span[1]}
+        elif "school_year" in cols:
+            out[name] = {"kind": "year", "column": "school_year", "date": (events or [""])[0]}
+        elif events:
+            out[name] = {"kind": "date", "column": events[0]}
+        else:  # e.g. student: a birth date says nothing about the year of the record
+            out[name] = {"kind": "any"}
+    return out
+
+
+def _has_none(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, dict):
+        return any(_has_none(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_none(v) for v in value)
+    return False
+
+
+def _jinja_literal(value: Any) -> str:
+    """A JSON value as a Jinja literal (no null: Jinja has none; '' stands for missing)."""
+    if _has_none(value):
+        raise ValueError(f"a generated coverage macro cannot hold null: {value!r}")
+    return json.dumps(value)
+
+
+def render_coverage_sql(registry, entities: dict[str, Any], governance: dict[str, Any]) -> str:
+    sources = coverage_sources(registry, entities)
+    domains = coverage_domains(registry, entities)
+    source_lines = ",\n".join(f"    {_jinja_literal(r)}" for r in sources)
+    domain_lines = ",\n".join(f"    {_jinja_literal(r)}" for r in domains)
+    years = _jinja_literal(entity_years(entities))
+    gov = _jinja_literal(governance)
+    return (
+        "{#- Generated by orchestration/dbt_prepare.py from sources/*.yml, schemas/ and\n"
+        "    wholechild.catalog; do not edit (it is rewritten before every dbt parse).\n"
+        "    Read through macros/coverage_values.sql by the coverage and readiness models. -#}\n"
+        "\n"
+        "{#- One row per registered source and entity it feeds. -#}\n"
+        "{% macro wholechild_sources() -%}\n"
+        f"{{{{ return([\n{source_lines}\n]) }}}}\n"
+        "{%- endmacro %}\n"
+        "\n"
+        "{#- The eleven whole-child domains, their entities and registered sources. -#}\n"
+        "{% macro wholechild_domains() -%}\n"
+        f"{{{{ return([\n{domain_lines}\n]) }}}}\n"
+        "{%- endmacro %}\n"
+        "\n"
+        "{#- entity -> how its rows fall in a school year (span | year | date | any). -#}\n"
+        "{% macro wholechild_entity_years() -%}\n"
+        f"{{{{ return({years}) }}}}\n"
+        "{%- endmacro %}\n"
+        "\n"
+        "{#- The data catalog's governance figures (wholechild.catalog.governance). -#}\n"
+        "{% macro wholechild_governance() -%}\n"
+        f"{{{{ return({gov}) }}}}\n"
+        "{%- endmacro %}\n"
+    )
+
+
+def _governance(registry, project_dir: Path) -> dict[str, Any]:
+    from wholechild import catalog
+
+    return catalog.governance(registry, project_dir)
+
+
 def _yaml(doc: dict[str, Any]) -> str:
     text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
     return f"# {GENERATED_HEADER}\n{text}"
@@ -339,7 +507,7 @@ def _write_if_changed(path: Path, content: str) -> bool:
 
 def generated_files(project_dir: Path | None = None) -> list[Path]:
     project_dir = Path(project_dir) if project_dir is not None else config.dbt_project_dir()
-    return [project_dir / p for p in (SOURCES_YML, STAGING_YML, REGISTRY_SQL)]
+    return [project_dir / p for p in (SOURCES_YML, STAGING_YML, REGISTRY_SQL, COVERAGE_SQL)]
 
 
 def prepare(registry=None, project_dir: Path | str | None = None) -> bool:
@@ -355,6 +523,7 @@ def prepare(registry=None, project_dir: Path | str | None = None) -> bool:
         SOURCES_YML: render_sources_yml(registry, entities),
         STAGING_YML: render_staging_yml(entities),
         REGISTRY_SQL: render_registry_sql(registry, entities),
+        COVERAGE_SQL: render_coverage_sql(registry, entities, _governance(registry, project_dir)),
     }
     changed = False
     for rel, content in contents.items():

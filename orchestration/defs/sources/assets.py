@@ -11,6 +11,7 @@ the previous good rows stay current, the blocking checks pass on them and the WA
 the op's ``config`` annotation at definition time and cannot resolve a string.)
 """
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from pydantic import Field
 
 from orchestration import runtime
 from schemas import ENTITIES
-from wholechild import pipeline
+from wholechild import coverage, pipeline
 from wholechild.pipeline import DeliveryOutcome
 from wholechild.registry import Source
 
@@ -103,6 +104,9 @@ class EntityRun:
     rows_published: int = 0
     rows_quarantined: int = 0
     outcomes: list[DeliveryOutcome] = field(default_factory=list)
+    #: arrival of the newest delivery that published rows of the entity: what the
+    #: freshness checks judge (freshness.py), so a rejected delivery is not an update
+    last_published_at: dt.datetime | None = None
 
     @property
     def last(self) -> DeliveryOutcome:
@@ -129,6 +133,10 @@ class EntityRun:
             meta["note"] = last.reason
         if last.report_path is not None:
             meta["report_path"] = dg.MetadataValue.path(str(last.report_path))
+        if self.last_published_at is not None:
+            meta["dagster/last_updated_timestamp"] = dg.MetadataValue.timestamp(
+                self.last_published_at
+            )
         return meta
 
 
@@ -155,6 +163,10 @@ def summarize_outcomes(source: Source, outcomes: list[DeliveryOutcome]) -> dict[
             run.rows_published += published
             run.rows_quarantined += quarantined
             run.outcomes.append(out)
+            if out.status in coverage.PUBLISHED_STATUSES and (
+                run.last_published_at is None or out.received_at > run.last_published_at
+            ):
+                run.last_published_at = out.received_at
     return runs
 
 
@@ -231,6 +243,8 @@ def build_source_assets(source: Source) -> dg.AssetsDefinition:
             key = raw_asset_key(current.name, entity)
             if key not in context.selected_asset_keys:
                 continue
+            if run.last_published_at is None:  # only rejected: the last publish still counts
+                run.last_published_at = coverage.last_published_at(paths, current, entity)
             if run.only_duplicates:
                 # Nothing changed: record what arrived without triggering downstream.
                 context.log_event(dg.AssetObservation(asset_key=key, metadata=run.metadata()))

@@ -11,6 +11,8 @@ The three run in one step per raw asset (they read the same rows); the predicate
 ``rules.py``.
 """
 
+from collections.abc import Iterator
+
 import dagster as dg
 
 from orchestration import runtime
@@ -72,6 +74,41 @@ def _result(
     )
 
 
+def evaluate_checks(
+    source: Source, entity: str, paths, names: set[str]
+) -> Iterator[tuple[str, rules.Verdict, dg.AssetCheckSeverity]]:
+    """The named checks of one raw asset against the published state.
+
+    Shared by the check op and by ``orchestration.record`` (which records what
+    ``wholechild run`` did), so a check means the same wherever it is evaluated.
+    """
+    if names & {keys_are_unique_name(entity), rows_meet_contract_name(entity)}:
+        rows = lake.current_rows(paths, source.name, entity, rules.mode_for(source, entity))
+        if keys_are_unique_name(entity) in names:
+            yield (
+                keys_are_unique_name(entity),
+                rules.keys_are_unique(rows, ENTITIES[entity].key),
+                dg.AssetCheckSeverity.ERROR,
+            )
+        if rows_meet_contract_name(entity) in names:
+            yield (
+                rows_meet_contract_name(entity),
+                rules.rows_meet_contract(rows, entity),
+                dg.AssetCheckSeverity.ERROR,
+            )
+    if LATEST_DELIVERY_ACCEPTED in names:
+        ledger = lake.read_ledger(paths, source.name)
+        yield (
+            LATEST_DELIVERY_ACCEPTED,
+            rules.latest_delivery_accepted(ledger, source, entity),
+            dg.AssetCheckSeverity.WARN,
+        )
+
+
+def all_check_names(entity: str) -> set[str]:
+    return {keys_are_unique_name(entity), rows_meet_contract_name(entity), LATEST_DELIVERY_ACCEPTED}
+
+
 def build_source_checks(source: Source, entity: str) -> dg.AssetChecksDefinition:
     key = raw_asset_key(source.name, entity)
 
@@ -81,32 +118,9 @@ def build_source_checks(source: Source, entity: str) -> dg.AssetChecksDefinition
         can_subset=True,
     )
     def _checks(context: dg.AssetCheckExecutionContext):
-        paths = runtime.paths()
         selected = {k.name for k in context.selected_asset_check_keys}
         current = runtime.registry().sources.get(source.name, source)
-        if selected & {keys_are_unique_name(entity), rows_meet_contract_name(entity)}:
-            rows = lake.current_rows(paths, current.name, entity, rules.mode_for(current, entity))
-            if keys_are_unique_name(entity) in selected:
-                yield _result(
-                    key,
-                    keys_are_unique_name(entity),
-                    rules.keys_are_unique(rows, ENTITIES[entity].key),
-                    dg.AssetCheckSeverity.ERROR,
-                )
-            if rows_meet_contract_name(entity) in selected:
-                yield _result(
-                    key,
-                    rows_meet_contract_name(entity),
-                    rules.rows_meet_contract(rows, entity),
-                    dg.AssetCheckSeverity.ERROR,
-                )
-        if LATEST_DELIVERY_ACCEPTED in selected:
-            ledger = lake.read_ledger(paths, current.name)
-            yield _result(
-                key,
-                LATEST_DELIVERY_ACCEPTED,
-                rules.latest_delivery_accepted(ledger, current, entity),
-                dg.AssetCheckSeverity.WARN,
-            )
+        for name, verdict, severity in evaluate_checks(current, entity, runtime.paths(), selected):
+            yield _result(key, name, verdict, severity)
 
     return _checks
