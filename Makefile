@@ -44,5 +44,12 @@ format: install
 dagster: install
 	DAGSTER_HOME=$$($(BIN)/python -m orchestration.runtime) $(BIN)/dagster dev
 
+## make bench: issue 8's performance bench, not part of make test (BENCH_STUDENTS=20000 make bench;
+## BENCH_ARGS="--profile --keep --out DIR" for pyinstrument trees); figures in bench/results.json
+BENCH_STUDENTS ?= 100000
+BENCH_ARGS ?=
+bench: install
+	$(BIN)/python bench/run_bench.py --students $(BENCH_STUDENTS) $(BENCH_ARGS)
+
 clean:
 	rm -rf .wholechild dbt_project/target dbt_project/logs

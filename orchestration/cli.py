@@ -91,7 +91,24 @@ def _run_pipeline(console, settle: float | None, build: bool = True) -> tuple[li
             console.print(f"[red]dbt build failed[/]:\n{tail}")
         else:
             console.print(f"dbt build: {result.models_built} models built, all tests passed.")
+    _record_in_dagster(console, registry, paths, outcomes, result)
     return outcomes, result
+
+
+def _record_in_dagster(console, registry, paths, outcomes, result) -> None:
+    """Show this run in the Dagster UI too; never fail the run over it."""
+    from orchestration import record
+
+    try:
+        instance = record.instance_for(paths)
+        n = record.record_deliveries(instance, registry, paths, outcomes)
+        if result is not None and result.ok:
+            n += record.record_dbt_build(instance, paths.home / "dbt" / "target")
+    except Exception as exc:  # noqa: BLE001 - the data is loaded; only the UI history is missing
+        console.print(f"[yellow]note:[/] the Dagster instance did not record this run ({exc}).")
+        return
+    if n:
+        console.print(f"Recorded {n} asset events in the Dagster instance at {paths.dagster_home}.")
 
 
 def _summary(console, outcomes, dbt_result) -> None:
@@ -105,11 +122,69 @@ def _summary(console, outcomes, dbt_result) -> None:
         f"\n[bold]{loaded}[/] deliveries loaded, [bold]{rejected}[/] rejected, "
         f"[bold]{quarantined}[/] rows quarantined in loaded deliveries."
     )
+    _print_coverage(console, paths)
     console.print(f"Warehouse: {paths.warehouse}")
     console.print(f"Rejected files and their reports: {paths.rejected}")
     console.print(
         "Open the UI: make dagster   (or: DAGSTER_HOME=$WHOLECHILD_HOME/dagster dagster dev)"
     )
+
+
+def _print_coverage(console, paths) -> None:
+    """The coverage table (wholechild.coverage), and the same on coverage/interoperability
+    in the Dagster instance so the UI shows it; never fails the run over either."""
+    from rich.table import Table
+
+    from wholechild import coverage
+
+    try:
+        registry = _registry(console, quiet_errors=True)
+        rates = coverage.match_rates(paths)
+        rows = coverage.domain_coverage(registry, paths, rates=rates)
+    except Exception as exc:  # noqa: BLE001 - the data is loaded; only the summary is missing
+        console.print(f"[yellow]note:[/] coverage could not be computed ({exc}).")
+        return
+    t = Table(title="Interoperability coverage")
+    for col in (
+        "domain",
+        "connected",
+        "sources",
+        "rows",
+        "reject",
+        "match",
+        "freshness",
+        "contract",
+    ):
+        t.add_column(col, justify="right" if col in ("rows", "reject", "match") else "left")
+    for r in rows:
+        t.add_row(
+            r.domain,
+            "yes" if r.is_connected else "[red]no[/]",
+            ", ".join(r.sources) or "-",
+            f"{r.rows_published:,}",
+            "-" if r.reject_rate is None else f"{100 * r.reject_rate:.1f}%",
+            "-" if r.student_match_rate is None else f"{100 * r.student_match_rate:.1f}%",
+            r.freshness_status if r.freshness_status != "stale" else "[red]stale[/]",
+            r.contract_status if r.contract_status != "failed" else "[red]failed[/]",
+        )
+    console.print(t)
+    connected = sum(r.is_connected for r in rows)
+    console.print(f"{connected} of {len(rows)} whole-child domains connected.")
+    try:
+        import dagster as dg
+
+        from orchestration import record
+        from orchestration.defs.coverage import INTEROPERABILITY_KEY, coverage_metadata
+
+        record.instance_for(paths).report_runless_asset_event(
+            dg.AssetMaterialization(
+                asset_key=INTEROPERABILITY_KEY,
+                description="Recorded from the wholechild CLI.",
+                metadata=coverage_metadata(rows, rates is not None),
+            )
+        )
+    except Exception:  # noqa: BLE001 - the UI history is a convenience
+        pass
 
 
 def cmd_run(args, console) -> int:
@@ -180,6 +255,8 @@ def cmd_demo(args, console) -> int:
                 "pii.duckdb",
                 "analytics.duckdb",
                 "warehouse.duckdb.wal",
+                "catalog",  # `wholechild catalog` writes here by default
+                "reports",
             }
         ):
             raise ConfigError(
@@ -209,29 +286,26 @@ def cmd_demo(args, console) -> int:
 # --------------------------------------------------------------------------- validate
 def cmd_validate(args, console) -> int:
     from quality.report import render_text, summarize
-    from wholechild import pipeline
+    from wholechild import config, pipeline
+    from wholechild.registry import load_registry
 
-    registry = _registry(console, quiet_errors=True)
+    registry = load_registry()
     source = registry.sources.get(args.source)
     if source is None:
         bad = [e for e in registry.errors if e.file.stem == args.source]
         if bad:
             raise ConfigError(str(bad[0]))
+        _registry(console, quiet_errors=True)  # no usable source at all: say so
         raise ConfigError(
             f"no source named '{args.source}'; known sources: {', '.join(sorted(registry.sources))}."
         )
     target = Path(args.path)
     if not target.exists():
         raise ConfigError(f"{target} does not exist; give a delivered file or a folder of them.")
-    files = (
-        [target]
-        if target.is_file()
-        else sorted(
-            p for p in target.iterdir() if p.is_file() and not p.name.startswith((".", "_"))
-        )
-    )
+    files = _deliveries_in(target, source)
     if not files:
         raise ConfigError(f"{target} holds no files to validate.")
+    paths = config.paths()  # read only: a delete finds the rows it names; nothing is created
     summaries, worst = [], EXIT_OK
     for f in files:
         if (
@@ -240,7 +314,7 @@ def cmd_validate(args, console) -> int:
             and source.export_for(f.name) is None
         ):
             continue
-        out = pipeline.audit_delivery(source, f)
+        out = pipeline.audit_delivery(source, f, paths=paths)
         summary = summarize(out)
         summaries.append(summary)
         if out.status == "rejected" or (args.strict and out.rows_quarantined):
@@ -261,44 +335,132 @@ def cmd_validate(args, console) -> int:
     return worst
 
 
+def _deliveries_in(target: Path, source) -> list[Path]:
+    """What ``validate`` checks: the file, or the deliveries in a folder. A OneRoster
+    bundle is a folder itself (with manifest.csv) or a zip."""
+    visible = (
+        sorted(p for p in target.iterdir() if not p.name.startswith((".", "_")))
+        if target.is_dir()
+        else [target]
+    )
+    if source.format == "oneroster" and target.is_dir():
+        if any(p.name.lower() == "manifest.csv" for p in visible):
+            return [target]
+        return [p for p in visible if p.is_dir() or p.suffix.lower() == ".zip"]
+    return [p for p in visible if p.is_file()]
+
+
 # --------------------------------------------------------------------------- sources
 def cmd_sources(args, console) -> int:
+    """The registry with each source's last delivery, status, freshness and match rate.
+
+    Read-only: the lake ledger, and the match rates from the analyst share or the
+    warehouse opened read-only (wholechild.coverage); a missing or busy warehouse only
+    leaves the match rate empty.
+    """
     from rich.table import Table
 
-    from wholechild import config, lake
+    from wholechild import config, coverage
 
     registry = _registry(console)
-    ledger = lake.read_ledger(config.paths())
+    reports = coverage.source_reports(registry, config.paths())
     t = Table(title=f"Sources in {registry.folder}")
     for col in (
         "source",
-        "system",
-        "format",
-        "entities",
         "domains",
+        "entities",
         "steward",
         "cadence",
         "last delivery",
         "status",
+        "freshness",
+        "match rate",
     ):
-        t.add_column(col)
-    for src in sorted(registry.sources.values(), key=lambda s: s.name):
-        mine = ledger[ledger["source"] == src.name] if len(ledger) else ledger
-        last = mine.iloc[-1] if len(mine) else None
+        t.add_column(col, justify="right" if col == "match rate" else "left")
+    style = {"rejected": "red", "published_with_quarantine": "yellow", "stale": "red"}
+    for r in reports:
         t.add_row(
-            src.name,
-            src.system,
-            src.format,
-            ", ".join(src.entities) or "(standard)",
-            ", ".join(src.domains),
-            src.steward,
-            src.cadence,
-            "never"
-            if last is None
-            else f"{last['file_name']} ({last['received_at']:%Y-%m-%d %H:%M})",
-            "-" if last is None else str(last["status"]),
+            r.source,
+            r.domains,
+            r.entities,
+            r.steward,
+            r.cadence,
+            r.last_delivery,
+            f"[{style.get(r.status, 'default')}]{r.status}[/]",
+            f"[{style.get(r.freshness, 'default')}]{r.freshness}[/]",
+            "-" if r.match_rate is None else f"{100 * r.match_rate:.1f}%",
         )
     console.print(t)
+    if all(r.match_rate is None for r in reports):
+        console.print("Match rates appear once the marts are built (wholechild run).")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- catalog
+def cmd_catalog(args, console) -> int:
+    from wholechild import catalog, config
+
+    registry = _registry(console)
+    out = Path(args.out) if args.out else config.paths().home / "catalog"
+    md, csv_path, entries = catalog.write_catalog(registry, out, steward=args.steward)
+    canonical = [e for e in entries if e.kind == "canonical"]
+    marts = [e for e in entries if e.kind == "mart"]
+    governed = sum(e.is_governed for e in canonical)
+    console.print(
+        f"Catalog: {len(canonical)} canonical data elements ({governed} with a definition, "
+        f"a steward and a sensitivity class) and {len(marts)} mart columns."
+    )
+    undocumented = [e.element for e in marts if not e.definition]
+    if undocumented:
+        console.print(
+            f"[yellow]{len(undocumented)} mart column(s) have no description[/]: "
+            + ", ".join(undocumented[:10])
+            + (" ..." if len(undocumented) > 10 else "")
+        )
+    console.print(f"Wrote {md} and {csv_path}")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- add-source
+def cmd_add_source(args, console) -> int:
+    from wholechild import config, onboarding
+
+    try:
+        scaffold = onboarding.scaffold(args.name, Path(args.sample), args.entity)
+        path = onboarding.write(scaffold, config.sources_dir())
+    except onboarding.OnboardingError as exc:
+        raise ConfigError(str(exc)) from None
+    console.print(f"Wrote {path} (entity [bold]{scaffold.entity}[/], from {args.sample}).")
+    for name, p in scaffold.columns.items():
+        fmt = f"  format {p.format}" if p.format else ""
+        note = f"  ({p.note})" if p.note else ""
+        console.print(f"  {name:<22} <- {p.header}{fmt}{note}")
+    if scaffold.todos:
+        console.print(f"Left to do in {path.name} (the lines marked TODO):")
+        for todo in scaffold.todos:
+            console.print(f"  - {todo}")
+    console.print(
+        f"Then check it against the sample: wholechild validate {args.sample} --source {args.name}"
+    )
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- report
+def cmd_report(args, console) -> int:
+    """The HTML equity and readiness report, from the analyst share (read-only)."""
+    from wholechild import config
+    from wholechild.report import NoMartsError, write_report
+
+    try:
+        result = write_report(config.paths(), Path(args.out) if args.out else None)
+    except NoMartsError as exc:
+        raise ConfigError(str(exc)) from None
+    console.print(f"Wrote the report to {result.path} ({result.size_bytes:,} bytes).")
+    if result.marts_missing:
+        console.print(
+            "[yellow]not built yet[/] (their sections say so): "
+            + ", ".join(f"marts.{m}" for m in result.marts_missing)
+        )
     return EXIT_OK
 
 
@@ -309,6 +471,9 @@ EXAMPLES = {
     "run": "WHOLECHILD_HOME=/srv/wholechild wholechild run",
     "validate": "wholechild validate exports/map_growth_2026-01-15.csv --source map_growth --strict",
     "sources": "wholechild sources",
+    "catalog": "wholechild catalog --out docs/catalog",
+    "add-source": "wholechild add-source map_growth --sample exports/map_growth_sample.csv",
+    "report": "wholechild report --out /tmp/wholechild_report.html",
 }
 
 
@@ -374,7 +539,46 @@ def build_parser() -> argparse.ArgumentParser:
         "--strict", action="store_true", help="exit 1 on any violation, not only rejection"
     )
 
-    add("sources", "List registered sources, their domains, last delivery and status.", cmd_sources)
+    add(
+        "sources",
+        "List registered sources: domains, steward, last delivery, status, freshness, match rate.",
+        cmd_sources,
+    )
+
+    sp = add(
+        "catalog",
+        "Write the data catalog (catalog.md, catalog.csv): every canonical data element and "
+        "mart column with its definition, steward and sensitivity class.",
+        cmd_catalog,
+    )
+    sp.add_argument(
+        "--out", metavar="DIR", help="folder to write to (default $WHOLECHILD_HOME/catalog)"
+    )
+    sp.add_argument(
+        "--steward",
+        help="steward of the mart columns (default $WHOLECHILD_DATA_STEWARD, else team:data)",
+    )
+
+    sp = add(
+        "add-source",
+        "Scaffold sources/NAME.yml (or in $WHOLECHILD_SOURCES) from a sample export's header.",
+        cmd_add_source,
+    )
+    sp.add_argument("name", metavar="NAME")
+    sp.add_argument("--sample", required=True, metavar="FILE", help="a sample export")
+    sp.add_argument("--entity", help="the canonical entity (default: the best match)")
+
+    sp = add(
+        "report",
+        "Write the HTML equity and readiness report (one self-contained file) from the "
+        "analyst share.",
+        cmd_report,
+    )
+    sp.add_argument(
+        "--out",
+        metavar="FILE",
+        help="file to write (default $WHOLECHILD_HOME/reports/wholechild_report.html)",
+    )
     return p
 
 

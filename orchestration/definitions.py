@@ -6,8 +6,11 @@ never at import time:
 - ``defs/sources``: raw assets, contract checks and a landing sensor per source;
 - ``defs/identity.py``: the pseudonymous student keys (``pii/student_keys``);
 - ``defs/dbt``: the dbt project, its sources joined to the raw assets;
+- ``defs/report.py``: the HTML equity and readiness report,
+  ``reports/equity_readiness_report``, downstream of the marts it reads (with dbt only);
 - ``defs/coverage.py``: the eleven whole-child domains, unconnected ones made visible,
-  and the registry's own status (a bad YAML is shown there, never fatal);
+  the registry's own status (a bad YAML is shown there, never fatal) and the coverage
+  table, ``coverage/interoperability``, downstream of every raw asset;
 - one automation sensor evaluating the presets of ``automation.py``.
 
 Call ``build_defs()`` for a ``Definitions`` object (tests, the CLI); ``defs()`` does the
@@ -21,7 +24,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.defs import coverage, identity, sources
+from orchestration.defs import coverage, identity, report, sources
 from wholechild.registry import Registry, load_registry
 
 log = logging.getLogger(__name__)
@@ -62,12 +65,17 @@ def build_defs(
     registry = registry if registry is not None else load_registry()
     problems: list[str] = []
     parts = [sources.build_defs(registry), identity.build_defs(registry)]
+    mart_deps: list[dg.AssetKey] = []
     if include_dbt:
         dbt_defs, problem = _dbt_defs(registry, dbt_project_dir)
         parts.append(dbt_defs)
         if problem:
             problems.append(problem)
-    parts.append(coverage.build_defs(registry, problems))
+        dbt_keys = {k for a in dbt_defs.assets or [] for k in getattr(a, "keys", ())}
+        mart_deps = [k for k in coverage.MART_KEYS if k in dbt_keys]
+        # The HTML report, downstream of the marts it reads that the project defines.
+        parts.append(report.build_defs(dbt_keys))
+    parts.append(coverage.build_defs(registry, problems, mart_deps))
     parts.append(dg.Definitions(sensors=[automation_sensor()]))
     return dg.Definitions.merge(*parts)
 

@@ -102,6 +102,16 @@ def test_demo_end_to_end_builds_the_warehouse(demo_sources, tmp_path, capsys):
             "where rows_read <> rows_published + rows_quarantined"
         ).fetchone()[0]
         assert bad == 0
+    # The UI's instance shows what the CLI did: raw assets with their checks, dbt models.
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home / "dagster")) as instance:
+        raw = dg.AssetKey(["raw", "sis", "student"])
+        event = instance.get_latest_materialization_event(raw)
+        assert event is not None
+        meta = event.asset_materialization.metadata
+        assert meta["rows_published"].value == 300
+        assert instance.get_latest_materialization_event(dg.AssetKey(["marts", "dim_student"]))
     # A second run finds nothing new and keeps everything.
     assert main(["run"]) == 0
     assert "No pending deliveries" in capsys.readouterr().out
