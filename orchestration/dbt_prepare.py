@@ -46,10 +46,16 @@ GENERATED_HEADER = (
     "do not edit (it is rewritten before every dbt parse)."
 )
 
-SOURCES_YML = Path("models/staging/_raw__sources.yml")
-STAGING_YML = Path("models/staging/_staging__models.yml")
-REGISTRY_SQL = Path("macros/_generated_registry.sql")
-COVERAGE_SQL = Path("macros/_generated_coverage.sql")
+#: Generated files live under ``generated/`` (``model-paths``/``macro-paths`` of
+#: dbt_project.yml include it), apart from the hand-written project, so each
+#: WHOLECHILD_HOME can hold its own registry's files (see :func:`workspace`).
+GENERATED_DIR = Path("generated")
+SOURCES_YML = GENERATED_DIR / "models/staging/_raw__sources.yml"
+STAGING_YML = GENERATED_DIR / "models/staging/_staging__models.yml"
+REGISTRY_SQL = GENERATED_DIR / "macros/_generated_registry.sql"
+COVERAGE_SQL = GENERATED_DIR / "macros/_generated_coverage.sql"
+#: Entries of the checkout's dbt_project/ a workspace does not link (its own, or dbt output).
+NOT_LINKED = frozenset({"generated", "target", "logs", "dbt_packages", ".user.yml"})
 
 #: Bookkeeping columns every raw relation carries besides the canonical columns.
 RAW_BOOKKEEPING_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -505,6 +511,37 @@ def _write_if_changed(path: Path, content: str) -> bool:
     return True
 
 
+def workspace(paths) -> Path:
+    """The dbt project a build under ``paths`` runs: ``$WHOLECHILD_HOME/dbt/project``.
+
+    It links every hand-written part of the checkout's ``dbt_project/`` (models, macros,
+    seeds, tests, dbt_project.yml, profiles.yml) and holds its own ``generated/`` files.
+    Two homes with different registries (two districts on one machine, tests running in
+    parallel) therefore never overwrite each other's generated sources, while a change
+    to a model in the checkout is seen by every home at once.
+    """
+    template = config.dbt_project_dir()
+    project = Path(paths.home) / "dbt" / "project"
+    project.mkdir(parents=True, exist_ok=True)
+    for entry in template.iterdir():
+        if entry.name in NOT_LINKED:
+            continue
+        link = project / entry.name
+        if link.is_symlink() and os.readlink(link) == str(entry):
+            continue
+        if link.is_symlink() or link.is_file():
+            link.unlink()
+        elif link.exists():  # a real folder where a link belongs: leave the user's data alone
+            raise FileExistsError(f"{link} is a folder; remove it so it can link to {entry}")
+        link.symlink_to(entry, target_is_directory=entry.is_dir())
+    return project
+
+
+def _hand_written(project_dir: Path) -> Path:
+    """The folder holding the hand-written models (the checkout, behind a workspace's links)."""
+    return Path(os.path.realpath(project_dir / "models")).parent
+
+
 def generated_files(project_dir: Path | None = None) -> list[Path]:
     project_dir = Path(project_dir) if project_dir is not None else config.dbt_project_dir()
     return [project_dir / p for p in (SOURCES_YML, STAGING_YML, REGISTRY_SQL, COVERAGE_SQL)]
@@ -523,7 +560,9 @@ def prepare(registry=None, project_dir: Path | str | None = None) -> bool:
         SOURCES_YML: render_sources_yml(registry, entities),
         STAGING_YML: render_staging_yml(entities),
         REGISTRY_SQL: render_registry_sql(registry, entities),
-        COVERAGE_SQL: render_coverage_sql(registry, entities, _governance(registry, project_dir)),
+        COVERAGE_SQL: render_coverage_sql(
+            registry, entities, _governance(registry, _hand_written(project_dir))
+        ),
     }
     changed = False
     for rel, content in contents.items():

@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from wholechild import config, identity, share, warehouse
+from wholechild import identity, share, warehouse
 from wholechild.config import Paths
 from wholechild.registry import Registry
 
@@ -44,9 +44,11 @@ def dbt_env(paths: Paths) -> dict[str, str]:
 def run_dbt(
     args: list[str], paths: Paths, project_dir: Path | None = None
 ) -> subprocess.CompletedProcess:
-    project_dir = project_dir or config.dbt_project_dir()
-    # Target and logs live under WHOLECHILD_HOME so two homes (tests, districts) never
-    # share dbt's run artifacts.
+    from orchestration.dbt_prepare import workspace
+
+    project_dir = project_dir or workspace(paths)
+    # The project, its generated files, target and logs live under WHOLECHILD_HOME so two
+    # homes (tests, districts) never share a registry's files or dbt's run artifacts.
     cmd = [
         dbt_executable(),
         *args,
@@ -86,10 +88,10 @@ def build(registry: Registry, paths: Paths, select: str | None = None) -> DbtRes
 
     The Dagster dbt assets run the same three steps around dagster-dbt's own invocation.
     """
-    from orchestration.dbt_prepare import prepare
+    from orchestration.dbt_prepare import prepare, workspace
 
-    prepare(registry)
     paths.ensure()
+    prepare(registry, workspace(paths))
     with warehouse.warehouse_lock(paths):
         before_build(registry, paths)
         args = ["build", "--quiet"] if select is None else ["build", "--quiet", "--select", select]

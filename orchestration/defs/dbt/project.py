@@ -34,7 +34,8 @@ def dbt_project(project_dir: str | None = None) -> DbtProject:
 
 def _newest_input(project_dir: Path) -> float:
     newest = 0.0
-    for root, dirs, files in os.walk(project_dir):
+    # Follow links: a home's workspace links the checkout's models and macros.
+    for root, dirs, files in os.walk(project_dir, followlinks=True):
         dirs[:] = [d for d in dirs if d not in SKIP_DIRS and not d.startswith(".")]
         for f in files:
             if f.endswith((".sql", ".yml", ".yaml", ".csv", ".md")):
@@ -71,6 +72,15 @@ def manifest_for(registry: Registry, project: DbtProject) -> Path:
 
 
 def prepared_project(registry: Registry, project_dir: str | Path | None = None) -> DbtProject:
-    project = dbt_project(str(project_dir) if project_dir else None)
+    """The project with the registry's generated files and a fresh manifest.
+
+    Default: the workspace of the current WHOLECHILD_HOME (``dbt_prepare.workspace``),
+    the same project ``wholechild run`` builds; tests pass a copy of the checkout.
+    """
+    if project_dir is None:
+        from orchestration.dbt_prepare import workspace
+
+        project_dir = workspace(config.paths().ensure())
+    project = dbt_project(str(project_dir))
     manifest_for(registry, project)
     return project
