@@ -1,4 +1,4 @@
-"""Generate the demo district: realistic exports of eleven source systems, and what was planted.
+"""Generate the demo district: realistic exports of its source systems, and what was planted.
 
 Why a generator and not a fixture: the platform's promise is that messy vendor exports
 (their own column names, codes, date formats, dropped leading zeros, bad rows, a broken
@@ -12,10 +12,16 @@ must be quarantined and why, the one delivery that must be rejected, the ids tha
 be matched, the equity disparities the marts must find, and five students whose every
 number is known exactly.
 
+Formats: most vendors write their own CSV, xlsx or Parquet layouts (mapped by
+``sources/*.yml``); the SIS speaks the standards: its roster is a OneRoster 1.2 bundle
+(:mod:`wholechild.demo.export_oneroster`) beside a small calendar CSV, and school
+enrollments and attendance arrive as Ed-Fi API change exports, upserts and one deletes
+file (:mod:`wholechild.demo.export_edfi`).
+
 Determinism: every random draw comes from ``random.Random`` streams seeded from ``seed``
 (string seeds are hashed with SHA-512, so they do not depend on ``PYTHONHASHSEED``);
-nothing reads the clock; sets are never iterated unsorted; xlsx and parquet files are
-written with fixed metadata. The same ``(students, seed)`` gives byte-identical files.
+nothing reads the clock; sets are never iterated unsorted; xlsx, zip and parquet files are
+written with fixed metadata; Ed-Fi ids are name-based GUIDs. The same ``(students, seed)`` gives byte-identical files.
 
 Parity: a demographic group has a different outcome rate only where a disparity is
 planted on purpose (see ``PLANTED_DISPARITIES``). Programs, ability, wellbeing and
@@ -58,13 +64,14 @@ AS_OF = LAST_DAY
 DISTRICT_ID = "0601234"  # a leading zero on purpose: ids are text
 DISTRICT_NAME = "Wholechild Unified School District"
 EMAIL_DOMAIN = "students.district.example"
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: OneRoster roster, Ed-Fi enrollment and attendance
 
 #: Every source system of the demo and the landing folder it delivers into. The YAML files
 #: in ``sources/`` must agree (a test checks it); the generator does not read them so that
 #: ``wholechild generate`` works from any directory.
 LANDING_NAMES: dict[str, str] = {
     "sis": "sis",
+    "sis_calendar": "sis_calendar",
     "attendance": "attendance",
     "map_growth": "map_growth",
     "state_assessment": "state_assessment",
@@ -126,7 +133,6 @@ TERMS = (("S1", FIRST_DAY, S1_END), ("S2", D(2026, 1, 20), LAST_DAY))
 # Vendor vocabularies (the codes each system uses; the YAML maps them to canonical codes)
 # --------------------------------------------------------------------------------------
 
-SIS_SEX = {"female": "F", "male": "M", "nonbinary": "X", "not_selected": "U"}
 RACES = (
     "american_indian_alaska_native",
     "asian",
@@ -298,54 +304,7 @@ STATE_IDEA_CATEGORIES = {  # state's label -> canonical disproportionality categ
 # Export layouts: the headers each vendor writes (the YAML files map exactly these)
 # --------------------------------------------------------------------------------------
 
-SIS_SCHOOLS_HEADER = [
-    "School_Number",
-    "Name",
-    "District_Number",
-    "School_Level",
-    "Low_Grade",
-    "High_Grade",
-    "Principal",
-]
-SIS_STUDENTS_HEADER = [
-    "Student_Number",
-    "State_StudentNumber",
-    "Last_Name",
-    "First_Name",
-    "DOB",
-    "Gender",
-    "FedEthnicity",
-    "Race_AmericanIndian",
-    "Race_Asian",
-    "Race_Black",
-    "Race_PacificIslander",
-    "Race_White",
-    "Grade_Level",
-    "SchoolID",
-    "Enroll_Status",
-    "Student_Email",
-    "Network_ID",
-]
-SIS_ENROLLMENTS_HEADER = [
-    "Student_Number",
-    "SchoolID",
-    "EntryDate",
-    "EntryCode",
-    "ExitDate",
-    "ExitCode",
-    "Grade_Level",
-    "YearID",
-]
 SIS_CALENDAR_HEADER = ["SchoolID", "Date_Value", "InSession", "Type", "Note"]
-ATTENDANCE_HEADER = [
-    "SchoolCode",
-    "StudentNumber",
-    "AbsenceDate",
-    "AttCode",
-    "AttDescription",
-    "MinutesMissed",
-    "PctDayMissed",
-]
 MAP_HEADER = [
     "TermName",
     "DistrictName",
@@ -744,6 +703,8 @@ class Delivery:
     quarantined: list[dict[str, Any]] = field(default_factory=list)
     rejected: dict[str, Any] | None = None
     note: str = ""
+    #: rows read per entity, for a delivery feeding several (a OneRoster bundle)
+    entity_rows: dict[str, int] | None = None
 
     def expected(self) -> dict[str, Any]:
         status = "published"
@@ -765,6 +726,8 @@ class Delivery:
         }
         if self.canonical_rows is not None:
             out["canonical_rows_published"] = self.canonical_rows
+        if self.entity_rows is not None:
+            out["entity_rows"] = dict(self.entity_rows)
         if self.rejected:
             out["rejected"] = self.rejected
         if self.note:
@@ -851,6 +814,8 @@ class _District:
         self.section_quarantine: dict[tuple[int, str], str] = {}
         self.sped_quarantine: dict[int, tuple[str, str, dt.date | None, dt.date | None]] = {}
         self.unmatched: list[dict[str, Any]] = []
+        #: attendance events sent with the wrong category, deleted and re-sent (Ed-Fi)
+        self.corrections: list[dict[str, Any]] = []
         self.planted: dict[str, Student] = {}
         self._used_ids: set[str] = set()
 
@@ -1930,76 +1895,17 @@ class _Exporter:
     def _victims(self, candidates: list[Any], n: int) -> list[Any]:
         return self.rng.sample(candidates, min(n, len(candidates)))
 
-    # ---- SIS ----------------------------------------------------------------------------
+    # ---- SIS: OneRoster roster, calendar CSV; Ed-Fi enrollment and attendance ----------
 
     def sis(self) -> None:
+        from wholechild.demo import export_oneroster
+
+        export_oneroster.write_bundle(self)
+
+    def sis_calendar(self) -> None:
+        """OneRoster has no instructional calendar: the SIS's calendar export stays a CSV."""
         d = self.d
-        stamp = "2026-06-05"
-        level_code = {"elementary": "ES", "middle": "MS", "high": "HS"}
-        principals = d.rng("principals")
-        rows = [
-            [
-                s.school_id,
-                s.name,
-                DISTRICT_ID,
-                level_code[s.level],
-                s.grade_low,
-                s.grade_high,
-                f"{principals.choice(FEMALE_NAMES + MALE_NAMES)} {principals.choice(LAST_NAMES)}",
-            ]
-            for s in d.schools
-        ]
-        n = _write_csv(self.path("sis", f"schools_{stamp}.csv"), SIS_SCHOOLS_HEADER, rows)
-        self.add(Delivery("sis", f"schools_{stamp}.csv", "school", n))
-
-        def status(st: Student) -> str:
-            last = max(st.enrollments, key=lambda e: e.entry)
-            if last.exit_code == "GR":
-                return "3"
-            return "0" if last.exit is None else "2"
-
-        rows = []
-        for st in sorted(d.students, key=lambda s: s.local_id):
-            flags = ["Y" if r in st.races else "N" for r in RACES]
-            eth = "" if st.hispanic is None else ("1" if st.hispanic else "0")
-            rows.append(
-                [
-                    st.local_id,
-                    st.state_id,
-                    st.last,
-                    st.first,
-                    _us(st.birth),
-                    SIS_SEX[st.sex],
-                    eth,
-                    *flags,
-                    st.grade,
-                    st.home.school_id,
-                    status(st),
-                    st.email,
-                    st.username,
-                ]
-            )
-        n = _write_csv(self.path("sis", f"students_{stamp}.csv"), SIS_STUDENTS_HEADER, rows)
-        self.add(Delivery("sis", f"students_{stamp}.csv", "student", n, note="the district roster"))
-
-        rows = []
-        for st in sorted(d.students, key=lambda s: s.local_id):
-            for e in sorted(st.enrollments, key=lambda e: (e.entry, e.school.school_id)):
-                rows.append(
-                    [
-                        st.local_id,
-                        e.school.school_id,
-                        _us(e.entry),
-                        e.entry_code,
-                        _us(e.exit),
-                        e.exit_code or "",
-                        e.grade,
-                        "3500",
-                    ]
-                )
-        n = _write_csv(self.path("sis", f"enrollments_{stamp}.csv"), SIS_ENROLLMENTS_HEADER, rows)
-        self.add(Delivery("sis", f"enrollments_{stamp}.csv", "enrollment", n))
-
+        name = "calendar_2026-06-05.csv"
         rows = []
         for s in d.schools:
             for day in _date_range(FIRST_DAY, LAST_DAY):
@@ -2009,113 +1915,14 @@ class _Exporter:
                     rows.append([s.school_id, _us(day), "0", "Weekend", ""])
                 else:
                     rows.append([s.school_id, _us(day), "0", "Holiday", s.closed[day]])
-        n = _write_csv(self.path("sis", f"calendar_{stamp}.csv"), SIS_CALENDAR_HEADER, rows)
-        self.add(Delivery("sis", f"calendar_{stamp}.csv", "calendar_day", n))
-
-    # ---- attendance ---------------------------------------------------------------------
-
-    ATTENDANCE_FILES = (
-        D(2025, 9, 30),
-        D(2025, 10, 31),
-        D(2025, 11, 30),
-        D(2025, 12, 31),
-        D(2026, 1, 31),
-        D(2026, 2, 28),
-        D(2026, 3, 31),
-        D(2026, 4, 30),
-        D(2026, 5, 31),
-        D(2026, 6, 5),
-    )
-    ATT_DESCRIPTION = {
-        "A": "Absent - unverified",
-        "U": "Unexcused absence",
-        "E": "Excused absence",
-        "SUS": "Suspended (out of school)",
-        "T": "Tardy",
-        "ED": "Early dismissal",
-        "PD": "Partial day",
-        "P": "Present",
-        "X": "",
-    }
+        n = _write_csv(self.path("sis_calendar", name), SIS_CALENDAR_HEADER, rows)
+        self.add(Delivery("sis_calendar", name, "calendar_day", n))
 
     def attendance(self) -> None:
-        d = self.d
-        windows: list[tuple[dt.date, list[AttEvent]]] = []
-        prev = D(2025, 8, 1)
-        for end in self.ATTENDANCE_FILES:
-            windows.append((end, [e for e in d.events if prev < e.day <= end]))
-            prev = end
-        with_events = {(e.student.idx, e.day) for e in d.events}
-        for end, events in windows:
-            name = f"attendance_{end.isoformat()}.csv"
-            quarantined: list[dict[str, Any]] = []
-            note = ""
-            if end == D(2025, 10, 31) and _room_for(len(events) + 2, 2):
-                # Planted: a code the vendor added without telling anyone.
-                slots = [
-                    (st, s, day)
-                    for st in d.students[5:]
-                    for s, day in st.days
-                    if D(2025, 10, 1) <= day <= end and (st.idx, day) not in with_events
-                ]
-                for st, s, day in self._victims(slots[:: max(1, len(slots) // 500)], 2):
-                    events.append(AttEvent(st, s, day, "X", quarantine="unmapped_code"))
-                events.sort(key=lambda e: (e.day, e.school.school_id, e.student.local_id, e.code))
-            if end == D(2026, 1, 31):
-                # Planted: one student's rows keyed without leading zeros, in a source that
-                # does not declare pad_to: unmatched, not quarantined.
-                counts: dict[int, int] = {}
-                for e in events:
-                    if not e.student.planted:
-                        counts[e.student.idx] = counts.get(e.student.idx, 0) + 1
-                pick = self.rng.choice(sorted(i for i, c in counts.items() if c >= 2))
-                st = d.students[pick]
-                ref = st.local_id.lstrip("0")
-                n_rows = 0
-                for e in events:
-                    if e.student is st:
-                        e.unmatched, e.ref = True, ref
-                        n_rows += 1
-                self.unmatched(
-                    "attendance",
-                    "attendance_event",
-                    ref,
-                    "local",
-                    f"leading zeros dropped from local id {st.local_id} (entered by hand); the attendance source declares no pad_to",
-                    n_rows,
-                )
-                note = f"rows of student {st.local_id} carry '{ref}' (unmatched)"
-            rows = []
-            for r, e in enumerate(events, start=1):
-                if e.quarantine:
-                    quarantined.append(
-                        {
-                            "row_number": r + 1,
-                            "data_row": r,
-                            "rule": e.quarantine,
-                            "column": "category",
-                            "value": e.code,
-                        }
-                    )
-                rows.append(
-                    [
-                        e.school.school_id,
-                        e.ref or e.student.local_id,
-                        _iso(e.day),
-                        e.code,
-                        self.ATT_DESCRIPTION[e.code],
-                        "" if e.minutes is None else e.minutes,
-                        "" if e.fraction is None else f"{e.fraction:.2f}",
-                    ]
-                )
-            n = _write_csv(
-                self.path("attendance", name), ATTENDANCE_HEADER, rows, encoding="utf-8-sig"
-            )
-            self.add(
-                Delivery(
-                    "attendance", name, "attendance_event", n, quarantined=quarantined, note=note
-                )
-            )
+        from wholechild.demo import export_edfi
+
+        export_edfi.write_enrollments(self)
+        export_edfi.write_attendance(self)
 
     # ---- MAP Growth ---------------------------------------------------------------------
 
@@ -2798,6 +2605,7 @@ class _Exporter:
 
     def export_all(self) -> list[Delivery]:
         self.sis()
+        self.sis_calendar()
         self.attendance()
         self.map_growth()
         self.state_assessment()
@@ -3149,7 +2957,7 @@ def generate(out: Path, students: int = 2000, seed: int = 42) -> dict:
     expected: dict[str, Any] = {
         "generator": {"version": GENERATOR_VERSION, "students": students, "seed": seed},
         "conventions": {
-            "row_number": "the row as a spreadsheet shows it and the quarantine reports it (header = row 1, first data row = 2); data_row counts data rows from 1",
+            "row_number": "the row as a spreadsheet shows it and the quarantine reports it (header = row 1, first data row = 2); data_row counts data rows from 1. Ed-Fi JSON: the record's position in the array, or its line in a JSON Lines file (both from 1, so row_number = data_row)",
             "rules": "the planted rule, named as quality.validate names it (unmapped_code, range, required, dates_are_plausible, end_date_not_before_begin_date; file rule missing_column); a row may break more rules than the one planted",
             "realized": "computed by the generator with METRICS.md rules from the published rows (quarantined, unmatched and rejected rows left out)",
         },
@@ -3184,12 +2992,14 @@ def generate(out: Path, students: int = 2000, seed: int = 42) -> dict:
         "unmatched": sorted(district.unmatched, key=lambda u: (u["source"], u["student_ref"])),
         "disparities": answers.disparities(),
         "planted_students": answers.planted_students(),
+        "corrected_records": district.corrections,
         "totals": {"files": len(deliveries), "rows": sum(dl.rows for dl in deliveries)},
         "notes": [
             "Derived, not planted: out-of-school suspension days are absences (attendance code SUS), so the suspension disparity adds a little absence for black students; the extra emotional-disturbance identification raises black students' any-disability share (~1.25x); suspensions and absences feed off_track.",
             "Every other group is at parity in expectation: programs, ability, wellbeing and engagement are drawn independently of race, sex and programs, and schools are assigned independently of demographics.",
             f"School {district.novice_school.school_id} is staffed mostly by teachers with under 3 years of experience (a school-level fact for taught_by_inexperienced_teacher).",
             "The unpadded local id, the mistyped SSID and the mistyped email belong to real students, whose rows in those deliveries are therefore missing from the marts.",
+            "Corrected records (corrected_records): a few September attendance events were sent with the wrong category and re-sent right in the October upserts; the October deletes file removes the wrong ones by id. The planted facts count the corrected events only, so they hold only if the deletes apply.",
         ],
     }
     (out / "_expected.json").write_text(
