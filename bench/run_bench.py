@@ -27,9 +27,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import datetime as dt
-import io
+import hashlib
 import json
 import os
 import platform
@@ -426,6 +425,8 @@ def worker_floor(spec: dict) -> dict:
     root = Path(spec["root"])
     db = Path(spec["work"]) / f"floor-{spec.get('label', 'full')}.duckdb"
     db.unlink(missing_ok=True)
+    tmp_root = Path(spec["work"]) / f"floor-{spec.get('label', 'full')}-members"
+    shutil.rmtree(tmp_root, ignore_errors=True)
     files = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         src = by_landing.get(folder.name)
@@ -455,6 +456,26 @@ def worker_floor(spec: dict) -> dict:
                     "all_varchar = true, encoding = ?, null_padding = true, strict_mode = false)",
                     [str(f), delim, enc],
                 )
+            elif fmt == "oneroster" or suffix == ".zip":
+                # A OneRoster bundle: every CSV member read as text into one table each;
+                # the floor's rows are those of all members (lookups included).
+                method = "zip members via duckdb.read_csv"
+                import zipfile
+
+                members = tmp_root / f"{table}_members"
+                with zipfile.ZipFile(f) as zf:
+                    zf.extractall(members)
+                rows_total = 0
+                for i, member in enumerate(sorted(members.rglob("*.csv"))):
+                    con.execute(
+                        f"create table {table}_{i} as select * from read_csv(?, header = true, "
+                        "all_varchar = true, null_padding = true, strict_mode = false)",
+                        [str(member)],
+                    )
+                    rows_total += con.execute(f"select count(*) from {table}_{i}").fetchall()[0][0]
+                con.execute(
+                    f"create table {table} as select {rows_total} as n from range({rows_total})"
+                )
             elif fmt == "parquet" or suffix == ".parquet":
                 method = "duckdb.read_parquet"
                 con.execute(f"create table {table} as select * from read_parquet(?)", [str(f)])
@@ -462,7 +483,7 @@ def worker_floor(spec: dict) -> dict:
                 method = "duckdb.read_json"
                 con.execute(f"create table {table} as select * from read_json_auto(?)", [str(f)])
             elif fmt == "xlsx" or suffix == ".xlsx":
-                method = "wholechild.readers.read_xlsx (openpyxl) + duckdb from the frame"
+                method = "wholechild.readers.read_xlsx (python-calamine) + duckdb from the frame"
                 frame = read_table(f, "xlsx", opts).frame
                 con.register("xlsx_frame", frame)
                 con.execute(f"create table {table} as select * from xlsx_frame")
@@ -713,9 +734,24 @@ def worker_build(spec: dict) -> dict:
     ):
         timer.wrap(mod, attr, label)
     ledger = _ledger_rows(paths)
+    select = None
+    if spec.get("proposed_build"):
+        # What bench/README.md proposes for transform.build (the bench does not edit it):
+        # production builds leave the unit tests to CI, and a build after a delta selects
+        # what the deliveries since the last build feed.
+        plain_run_dbt = transform.run_dbt
+
+        def run_dbt_without_unit_tests(args, *rest, **kw):
+            if args and args[0] == "build":
+                args = [*args, "--exclude-resource-type", "unit_test"]
+            return plain_run_dbt(args, *rest, **kw)
+
+        transform.run_dbt = run_dbt_without_unit_tests  # calls the timed one
+        if spec["stage"] == "delta_build":
+            select = delta_selection(paths, set(spec.get("built_deliveries", ())))
     profiler = _profile_start(spec)
     t = time.perf_counter()
-    result = transform.build(registry, paths)
+    result = transform.build(registry, paths, select=select)
     seconds = time.perf_counter() - t
     prof = _profile_finish(profiler, spec)
     dbt = _dbt_nodes(paths)
@@ -734,11 +770,41 @@ def worker_build(spec: dict) -> dict:
         "models_built": result.models_built,
         "tests_failed": result.tests_failed,
         "dbt_output_tail": None if result.ok else result.output[-4000:],
+        "select": select,
+        "built_deliveries": sorted(_ledger_ids(paths)),
         "phases": timer.report(ledger),
         "dbt": dbt,
         "marts": _mart_rows(paths),
         "profile": prof,
     }
+
+
+def delta_selection(paths, built: set[str]) -> str | None:
+    """dbt's --select for a build after the deliveries the last build had not seen
+    (``built``: its ledger's delivery ids): each entity that received rows, from its raw
+    source on, and what reads the ledger, the quarantine and the student keys (every
+    delivery moves them). None (a full build) when there is nothing new to select by."""
+    from wholechild import lake
+
+    ledger = lake.read_ledger(paths)
+    new = ledger[~ledger["delivery_id"].isin(built) & (ledger["rows_published"] > 0)]
+    if not built or new.empty:
+        return None
+    raw = sorted(
+        {
+            f"source:raw.{row.source}__{entity}+"
+            for row in new.itertuples()
+            for entity in str(row.entities).split(",")
+            if entity
+        }
+    )
+    return " ".join([*raw, "source:ops+", "source:quarantine+", "source:pii+"])
+
+
+def _ledger_ids(paths) -> set[str]:
+    from wholechild import lake
+
+    return set(lake.read_ledger(paths)["delivery_id"])
 
 
 def _ledger_rows(paths) -> int:
@@ -828,8 +894,8 @@ def _next_weekday(d: dt.date) -> dt.date:
 
 
 def write_delta(generated: Path, delta: Path) -> dict:
-    """One new day, in the vendors' own layouts: the attendance vendor's CSV (BOM, CRLF,
-    same header) with the events of the day after the last one delivered, and Canvas's
+    """One new day, in the vendors' own layouts: the Ed-Fi attendance events of the day
+    after the last one delivered (JSON lines, as the API export sends them), and Canvas's
     weekly Parquet with the current week's rows brought up to date with that day.
 
     The generated year ends on its last instructional day, so the new day is the next
@@ -842,23 +908,33 @@ def write_delta(generated: Path, delta: Path) -> dict:
 
     if delta.exists():
         shutil.rmtree(delta)
-    att_file = _latest(generated / "attendance", ".csv")
-    raw = att_file.read_bytes().decode("utf-8-sig")
-    records = list(csv.reader(io.StringIO(raw, newline="")))
-    header, body = records[0], [r for r in records[1:] if r]
-    col = header.index("AbsenceDate")
-    last = max(dt.date.fromisoformat(r[col]) for r in body)
+    # Attendance arrives as Ed-Fi API JSON (studentSchoolAttendanceEvents upserts): the
+    # newest daily file's events of its last day, moved to the next weekday, with new ids.
+    att_files = sorted(
+        p for p in (generated / "attendance").glob("studentSchoolAttendanceEvents.upserts.*.json")
+    )
+    events = []
+    for f in att_files[-3:]:  # the last day's events are in the newest files
+        text = f.read_bytes().decode("utf-8-sig").strip()
+        events += (
+            json.loads(text)
+            if text.startswith("[")
+            else [json.loads(line) for line in text.splitlines() if line.strip()]
+        )
+    last = max(dt.date.fromisoformat(e["eventDate"]) for e in events)
     new_day = _next_weekday(last)
-    day_rows = [
-        [*r[:col], new_day.isoformat(), *r[col + 1 :]] for r in body if r[col] == last.isoformat()
-    ]
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-    w.writerow(header)
-    w.writerows(day_rows)
-    att_out = delta / "attendance" / f"attendance_{new_day.isoformat()}_daily.csv"
+    day_events = []
+    for e in events:
+        if e["eventDate"] != last.isoformat():
+            continue
+        moved = dict(e, eventDate=new_day.isoformat())
+        moved["id"] = hashlib.sha256(f"{e['id']}:{new_day}".encode()).hexdigest()[:32]
+        day_events.append(moved)
+    att_out = (
+        delta / "attendance" / (f"studentSchoolAttendanceEvents.upserts.{new_day.isoformat()}.json")
+    )
     att_out.parent.mkdir(parents=True, exist_ok=True)
-    att_out.write_bytes(buf.getvalue().encode("utf-8-sig"))
+    att_out.write_text("".join(json.dumps(e, separators=(",", ":")) + "\n" for e in day_events))
 
     lms_file = _latest(generated / "lms", ".parquet")
     table = pq.read_table(lms_file)
@@ -889,7 +965,11 @@ def write_delta(generated: Path, delta: Path) -> dict:
         "new_day": new_day.isoformat(),
         "last_day_in_full_load": last.isoformat(),
         "files": {
-            "attendance": {"file": att_out.name, "rows": len(day_rows), "template": att_file.name},
+            "attendance": {
+                "file": att_out.name,
+                "rows": len(day_events),
+                "template": att_files[-1].name,
+            },
             "lms": {
                 "file": lms_out.name,
                 "rows": lms_table.num_rows,
@@ -1155,6 +1235,12 @@ def main(argv: list[str] | None = None) -> int:
         help="reuse <out>/generated when it was made with the same students and seed",
     )
     p.add_argument(
+        "--proposed-build",
+        action="store_true",
+        help="build as bench/README.md proposes for transform.build: no unit tests in "
+        "production builds, and the delta build selects what its deliveries feed",
+    )
+    p.add_argument(
         "--resummarize",
         metavar="RESULTS_JSON",
         help="recompute the figures and verdicts of an earlier results file, run nothing",
@@ -1238,10 +1324,11 @@ def main(argv: list[str] | None = None) -> int:
     delta_info = write_delta(generated, delta)
     landed = land(generated, home / "landing")
     stage("ingest")
-    stage("build")
+    proposed = {"proposed_build": True} if args.proposed_build else {}
+    built = stage("build", **proposed)
     landed += land(delta, home / "landing")
     stage("delta_ingest")
-    stage("delta_build")
+    stage("delta_build", **proposed, built_deliveries=built.get("built_deliveries", []))
     delta_info["floor"] = {
         k: v
         for k, v in run_stage(
@@ -1273,6 +1360,8 @@ def _clean(work: Path) -> None:
         f.unlink(missing_ok=True)
     for f in work.glob("floor-*.duckdb*"):
         f.unlink(missing_ok=True)
+    for d in work.glob("floor-*-members"):
+        shutil.rmtree(d, ignore_errors=True)
     with contextlib.suppress(OSError):
         work.rmdir()  # only when empty
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pandera.errors
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from quality.violations import VIOLATION_COLUMNS, empty_violations, violation_frame
 from schemas import ENTITIES
@@ -33,6 +35,24 @@ TRUE_WORDS = frozenset({"y", "yes", "true", "t", "1", "x"})
 FALSE_WORDS = frozenset({"n", "no", "false", "f", "0"})
 SCIENTIFIC = re.compile(r"^[+-]?\d+(\.\d+)?[eE][+-]?\d+$")
 INTEGER = re.compile(r"^[+-]?\d+(\.0+)?$")
+
+# The fast paths of cast_column: a column whose every value is written this plainly is
+# cast by Arrow, which gives pandas' values for them (pinned by tests/test_validate.py);
+# a column holding anything else (a "+5", "1,000", an Excel oddity) takes the pandas path
+# whole, so what a value casts to never depends on which path its column took.
+_PLAIN_INTEGER = r"^-?[0-9]{1,18}$"
+# No leading "+" (pandas parses "+0.78151951441122458" one unit in the last place off)
+# and no integer "-0" (pandas: 0, Arrow: -0.0); two-digit exponents cannot overflow.
+_PLAIN_NUMBER = (
+    r"^-?([0-9]{1,18}|[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+(\.[0-9]*)?[eE][+-]?[0-9]{1,2}"
+    r"|\.[0-9]+[eE][+-]?[0-9]{1,2})$"
+)
+_NEGATIVE_ZERO = r"^-0+$"
+#: strptime directives a plain (zero-padded, fixed-width) date is written with.
+_DATE_FIELDS = {"%Y": "[0-9]{4}", "%m": "[0-9]{2}", "%d": "[0-9]{2}"}
+#: The days datetime64[ns] holds (pandas turns dates outside into NaT).
+_NS_FIRST_DAY = dt.date(1677, 9, 22)
+_NS_LAST_DAY = dt.date(2262, 4, 10)
 
 
 class FileRuleViolation(Exception):
@@ -61,7 +81,7 @@ def cast_column(
     if col.type == "string":
         out = text.astype("string")
         if col.is_id:
-            sci = out.str.match(SCIENTIFIC.pattern).fillna(False).to_numpy(dtype=bool)
+            sci = _matches(out, SCIENTIFIC.pattern)
             if sci.any():
                 rows = np.flatnonzero(sci)
                 vals = out.iloc[rows]
@@ -81,17 +101,24 @@ def cast_column(
         return _excel_serial_dates(text, name)
     if col.type == "date":
         fmt = fmt or "%Y-%m-%d"
-        s = text.astype("string")
-        parsed = pd.to_datetime(s, format=fmt, errors="coerce")
-        if fmt == "%Y-%m-%d":
-            # ISO timestamps (2025-09-03T00:00:00) are dates too.
-            retry = parsed.isna() & s.notna()
-            if retry.any():
-                parsed = parsed.where(
-                    ~retry,
-                    pd.to_datetime(s.where(retry).str.slice(0, 10), format=fmt, errors="coerce"),
-                )
-        parsed = parsed.dt.normalize().astype("datetime64[ns]")
+        parsed = _plain_dates(text, fmt)
+        if parsed is None:
+            s = text.astype("string")
+            parsed = pd.to_datetime(s, format=fmt, errors="coerce")
+            if fmt == "%Y-%m-%d":
+                # ISO timestamps (2025-09-03T00:00:00) are dates too.
+                retry = parsed.isna() & s.notna()
+                if retry.any():
+                    parsed = parsed.where(
+                        ~retry,
+                        pd.to_datetime(
+                            s.where(retry).str.slice(0, 10), format=fmt, errors="coerce"
+                        ),
+                    )
+            # Dates datetime64[ns] cannot hold (0001-01-01, 2300-01-01) are not plausible
+            # dates anyway: NULL them here so the cast below cannot raise.
+            parsed = parsed.where((parsed >= NS_MIN) & (parsed <= NS_MAX))
+            parsed = parsed.dt.normalize().astype("datetime64[ns]")
         bad = present & parsed.isna().to_numpy()
         return parsed, _bad(
             bad,
@@ -110,6 +137,9 @@ def cast_column(
             bad, "boolean_format", name, text, lambda v: f"{name} '{v}' is not a yes/no value"
         )
     if col.type == "bigint":
+        out = _plain_numbers(text, _PLAIN_INTEGER, pa.int64(), "Int64")
+        if out is not None:
+            return out, empty_violations()
         s = text.astype("string")
         ok = s.str.match(INTEGER.pattern).fillna(False).to_numpy(dtype=bool)
         nums = pd.to_numeric(s.where(ok), errors="coerce")
@@ -119,14 +149,112 @@ def cast_column(
             bad, "integer_format", name, text, lambda v: f"{name} '{v}' is not a whole number"
         )
     if col.type == "double":
-        nums = pd.to_numeric(text.astype("string"), errors="coerce")
-        out = nums.astype("Float64")
+        out = _plain_numbers(text, _PLAIN_NUMBER, pa.float64(), "Float64")
+        if out is None:
+            nums = pd.to_numeric(text.astype("string"), errors="coerce")
+            out = nums.astype("Float64")
         bad = present & out.isna().to_numpy()
         return out, _bad(
             bad, "number_format", name, text, lambda v: f"{name} '{v}' is not a number"
         )
     raise TypeError(col.type)
 
+
+def _arrow_text(text: pd.Series) -> pa.Array | pa.ChunkedArray:
+    return pa.array(text.astype("string"), from_pandas=True)
+
+
+def _matches(text: pd.Series, pattern: str) -> np.ndarray:
+    """``text.str.match(pattern)`` as a bool mask (NULL: False), in Arrow's RE2 where it
+    agrees with Python's ``re`` (ASCII text without a line break: ``\\d`` and ``$`` mean
+    the same there); the other values go through ``re`` one by one."""
+    values = _arrow_text(text)
+    hits = pc.fill_null(pc.match_substring_regex(values, pattern), False)
+    hits = np.array(hits.to_numpy(zero_copy_only=False), dtype=bool)
+    odd = pc.or_(pc.invert(pc.string_is_ascii(values)), pc.match_substring(values, "\n"))
+    odd = np.asarray(pc.fill_null(odd, False).to_numpy(zero_copy_only=False), dtype=bool)
+    if odd.any():
+        compiled = re.compile(pattern)
+        for i in np.flatnonzero(odd):
+            hits[i] = compiled.match(text.iloc[i]) is not None
+    return hits
+
+
+def _all_plain(values: pa.Array | pa.ChunkedArray, pattern: str) -> bool:
+    """Every non-NULL value matches ``pattern``."""
+    return values.null_count == len(values) or bool(
+        pc.all(pc.match_substring_regex(values, pattern)).as_py()
+    )
+
+
+_NULLABLE = {pa.int64(): pd.Int64Dtype(), pa.float64(): pd.Float64Dtype()}
+
+
+def _plain_numbers(text: pd.Series, pattern: str, type_: pa.DataType, dtype: str):
+    """The column cast by Arrow when every value is a plain number, else None."""
+    values = _arrow_text(text)
+    if not _all_plain(values, pattern):
+        return None
+    if (
+        pa.types.is_floating(type_)
+        and pc.any(pc.match_substring_regex(values, _NEGATIVE_ZERO)).as_py()
+    ):
+        return None
+    try:
+        cast = pc.cast(values, type_)
+    except pa.ArrowException:
+        return None
+    out = cast.to_pandas(types_mapper=_NULLABLE.get)
+    out.index = text.index
+    return out.astype(dtype)
+
+
+def _plain_dates(text: pd.Series, fmt: str) -> pd.Series | None:
+    """The column parsed by Arrow when every value is a plain date of ``fmt``, else None.
+
+    Plain: written with zero-padded fields only (%Y, %m and %d once each, and literal
+    characters), so each field sits at a fixed place: the fields are cut out, joined as
+    an ISO date and cast strictly (a day that does not exist, 02/30, fails the cast and
+    the column takes the pandas path), inside the range of datetime64[ns] as pandas parses it.
+    """
+    pieces = [p for p in re.split(r"(%[A-Za-z%])", fmt) if p]
+    fields: dict[str, tuple[int, int]] = {}
+    pattern, at = "^", 0
+    for piece in pieces:
+        if piece.startswith("%"):
+            if piece not in _DATE_FIELDS or piece in fields:
+                return None
+            width = int(_DATE_FIELDS[piece][-2])  # "[0-9]{4}" -> 4
+            fields[piece] = (at, at + width)
+            pattern += _DATE_FIELDS[piece]
+            at += width
+        else:
+            pattern += re.escape(piece)
+            at += len(piece)
+    if len(fields) != len(_DATE_FIELDS):
+        return None
+    values = _arrow_text(text)
+    if not _all_plain(values, pattern + "$"):
+        return None
+    if fmt == "%Y-%m-%d":
+        iso = values
+    else:
+        y, m, d = (pc.utf8_slice_codeunits(values, *fields[f]) for f in ("%Y", "%m", "%d"))
+        iso = pc.binary_join_element_wise(y, m, d, pa.scalar("-", y.type))
+    try:
+        days = pc.cast(iso, pa.date32())  # strict: refuses 2025-02-30
+    except pa.ArrowException:
+        return None
+    if days.null_count != len(days):
+        low, high = pc.min_max(days).values()
+        if low.as_py() < _NS_FIRST_DAY or high.as_py() > _NS_LAST_DAY:
+            return None
+    out = pc.cast(pc.cast(days, pa.timestamp("s")), pa.timestamp("ns")).to_pandas()
+    out.index = text.index
+    return out.astype("datetime64[ns]")
+
+
+NS_MIN, NS_MAX = pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D")
 
 #: Excel's day 0 (its serials count days from here, with the 1900 leap-year bug absorbed).
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")

@@ -48,7 +48,9 @@ def test_bench_runs_every_stage_and_the_ledger_adds_up(tmp_path):
         assert s["memory"]["peak_mb"] > 0, stage
     # the floor loads every row the platform reads (xlsx through the platform's reader)
     assert not [f for f in data["stages"]["floor"]["per_file"] if f.get("error")]
-    assert data["stages"]["floor"]["rows"] == data["stages"]["ingest"]["rows"]
+    # ...and more: a OneRoster bundle's lookup records (the district org, teachers, roles,
+    # sessions) are read by the floor but are rows of no entity (docs/STANDARD_FORMATS.md).
+    assert data["stages"]["floor"]["rows"] >= data["stages"]["ingest"]["rows"] > 0
     assert data["stages"]["build"]["dbt_ok"] and data["stages"]["delta_build"]["dbt_ok"]
 
     # one new day: one attendance file and one LMS file, each published

@@ -28,7 +28,9 @@ pytestmark = pytest.mark.slow
 MIN_DAYS = 10  # wholechild:attendance:chronic_min_days (dbt_project.yml)
 THRESHOLD = 0.10  # wholechild:attendance:chronic_threshold
 ATTENDANCE_MODELS = (
-    "int_student_school_days fct_student_attendance_year int_student_attendance_district_year"
+    "int_student_school_days int_student_overlapping_school_days "
+    "int_student_attendance_school_year fct_student_attendance_year "
+    "int_student_attendance_district_year"
 )
 
 
@@ -176,7 +178,8 @@ def test_half_day_whole_rule_matches_what_was_planted(demo_home, tmp_path):
     """The CRDC rule, on a copy of the warehouse rebuilt with the var set."""
     home, planted = demo_home
     copy = tmp_path / "home"
-    shutil.copytree(home, copy, ignore=shutil.ignore_patterns("locks", "dagster"))
+    # symlinks=True: the dbt workspace links the checkout's project (dbt_prepare.workspace).
+    shutil.copytree(home, copy, symlinks=True, ignore=shutil.ignore_patterns("locks", "dagster"))
     proc = transform.run_dbt(
         [
             "build",
@@ -205,3 +208,41 @@ def test_half_day_whole_rule_matches_what_was_planted(demo_home, tmp_path):
     p4 = planted["midyear_sped_partial_days"]["attendance"]
     assert p4["is_chronically_absent"] is False
     assert p4["is_chronically_absent_half_day_whole"] is True
+
+
+def test_counted_days_equal_the_listed_days(demo_home):
+    """The counts per span (int_student_attendance_school_year) are the sums of the
+    student x day view they no longer read (int_student_school_days), for every student,
+    school and year; and the district level counts a day once."""
+    home, _planted = demo_home
+    warehouse = home / "warehouse.duckdb"
+    per_school_from_days = """
+        select student_key, school_id, school_year, count(*) as days_enrolled,
+            round(sum(absence), 4) as days_absent, min(calendar_date) as first_day_enrolled,
+            max(calendar_date) as last_day_enrolled
+        from intermediate.int_student_school_days
+        group by student_key, school_id, school_year
+    """
+    per_school = """
+        select student_key, school_id, school_year, days_enrolled, days_absent,
+            first_day_enrolled, last_day_enrolled
+        from marts.fct_student_attendance_year
+    """
+    district_from_days = """
+        select student_key, school_year, count(*) as days_enrolled,
+            round(sum(absence), 4) as days_absent
+        from (
+            select student_key, school_year, calendar_date, max(absence) as absence
+            from intermediate.int_student_school_days
+            group by student_key, school_year, calendar_date
+        ) as days
+        group by student_key, school_year
+    """
+    district = """
+        select student_key, school_year, days_enrolled, days_absent
+        from intermediate.int_student_attendance_district_year
+    """
+    for listed, counted in ((per_school_from_days, per_school), (district_from_days, district)):
+        assert _rows(warehouse, f"select count(*) as n from ({counted}) as c")[0]["n"] > 250
+        for a, b in ((listed, counted), (counted, listed)):
+            assert _rows(warehouse, f"({a}) except all ({b})") == []

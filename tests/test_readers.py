@@ -687,6 +687,57 @@ def test_xlsx_with_an_unusual_suffix_is_still_read(tmp_path):
     assert rows(read_table(path, "xlsx")) == [["004512"]]
 
 
+def test_xlsx_error_cells_keep_their_text(tmp_path):
+    # calamine reads #N/A as empty; the contract must see the value to name it
+    path = workbook(tmp_path, {"S": [["id", "score"], ["1", "#N/A"], ["2", 7]]})
+    assert rows(read_table(path, "xlsx")) == [["1", "#N/A"], ["2", "7"]]
+
+
+def test_xlsx_fast_reader_and_openpyxl_fallback_agree(tmp_path, monkeypatch):
+    from wholechild.readers import xlsx_reader
+
+    path = workbook(
+        tmp_path,
+        {
+            "Cover": [["About this export"]],
+            "Data": [
+                [None, None],
+                ["id", "n", "neg", "when", "at", "text", "ratio"],
+                [4512, -12, -5, dt.datetime(2025, 1, 2), dt.time(1, 2), "0042", 0.1],
+                [12, 3.0, 0, dt.date(2025, 9, 30), dt.datetime(2025, 9, 1, 7, 30), 7, 1e-7],
+                [None] * 7,
+                ["x", 1, 2, 3, 4, 5, 6, "extra"],
+                ["id", "n", "neg", "when", "at", "text", "ratio"],
+            ],
+        },
+    )
+    book = openpyxl.load_workbook(path)
+    for row in (3, 4, 6):
+        for column, number_format in ((1, "000000"), (2, "0000"), (3, "000"), (6, "00000")):
+            book["Data"].cell(row=row, column=column).number_format = number_format
+    book.save(path)
+    assert xlsx_reader._zero_padded_cells(path, "Data")[3][0] == (0, "000000")
+    fast = read_table(path, "xlsx", {"sheet": "Data", "header_row": 2})
+    monkeypatch.setattr(xlsx_reader, "_read_calamine", None)  # calling it fails: fallback
+    slow = read_table(path, "xlsx", {"sheet": "Data", "header_row": 2})
+    assert (
+        rows(fast)
+        == rows(slow)
+        == [
+            ["004512", "-12", "-5", "2025-01-02", "01:02:00", "0042", "0.1"],
+            ["000012", "0003", "000", "2025-09-30", "2025-09-01T07:30:00", "00007", "0.0000001"],
+        ]
+    )
+    assert fast.row_numbers.tolist() == slow.row_numbers.tolist() == [3, 4]
+    assert [(r.row_number, r.rule, r.raw) for r in fast.bad_records] == [
+        (r.row_number, r.rule, r.raw) for r in slow.bad_records
+    ]
+    assert [r.raw for r in fast.bad_records] == [
+        "x,0001,002,3,4,00005,6,extra",
+        "id,n,neg,when,at,text,ratio",
+    ]
+
+
 # --- parquet ------------------------------------------------------------------------------------
 
 

@@ -21,12 +21,14 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from schemas import ENTITIES
@@ -96,18 +98,34 @@ def entity_schema(entity: str) -> pa.Schema:
 
 
 def entity_table(entity: str, frame: pd.DataFrame) -> pa.Table:
-    """A published frame as Arrow with the contract's exact types (dates as date32)."""
+    """A published frame as Arrow with the contract's exact types (dates as date32).
+
+    Columns go to Arrow as whole arrays (pandas' masked and Arrow-backed columns convert
+    without a Python object per value); a column that will not (an unexpected dtype)
+    takes the value-by-value path, which gives the same result.
+    """
     schema = entity_schema(entity)
-    arrays = []
-    for field in schema:
-        s = frame[field.name]
-        if pa.types.is_date32(field.type):
-            arrays.append(pa.array(s.dt.date.where(s.notna(), None), type=field.type))
-        else:
-            arrays.append(
-                pa.array(s.astype(object).where(s.notna(), None).tolist(), type=field.type)
-            )
-    return pa.Table.from_arrays(arrays, schema=schema)
+    return pa.Table.from_arrays(
+        [_arrow_column(frame[f.name], f.type) for f in schema], schema=schema
+    )
+
+
+def _arrow_column(s: pd.Series, type_: pa.DataType) -> pa.Array:
+    try:
+        if pa.types.is_date32(type_):
+            if not pd.api.types.is_datetime64_dtype(s.dtype):
+                raise TypeError(s.dtype)
+            stamps = pa.array(s, type=pa.timestamp("ns"), from_pandas=True)
+            return pc.cast(stamps, type_, safe=False)  # the day, as .dt.date gives it
+        if pa.types.is_string(type_) and not (
+            isinstance(s.dtype, pd.StringDtype) or s.dtype == object
+        ):
+            raise TypeError(s.dtype)  # numbers would be refused; keep the old path's error
+        return pa.array(s, type=type_, from_pandas=True)
+    except (TypeError, ValueError, pa.ArrowException):
+        if pa.types.is_date32(type_):
+            return pa.array(s.dt.date.where(s.notna(), None), type=type_)
+        return pa.array(s.astype(object).where(s.notna(), None).tolist(), type=type_)
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:
@@ -201,16 +219,41 @@ def has_files(pattern: str) -> bool:
     return bool(glob.glob(pattern))
 
 
+#: Ledger files already read by this process: (path, inode, mtime, size) -> its rows. A
+#: published delivery directory never changes (it appears by one rename), so a file is
+#: read once; the glob still runs on every call, so new and removed deliveries show.
+_LEDGER_CACHE: dict[tuple[str, int, int, int], pa.Table] = {}
+_LEDGER_CACHE_LOCK = threading.Lock()
+
+
 def read_ledger(paths: Paths, source: str | None = None) -> pd.DataFrame:
-    """Every ledger row of one source (or all), oldest first; empty frame if none."""
-    pattern = raw_pattern(paths, source, LEDGER_FILE)
-    if not has_files(pattern):
+    """Every ledger row of one source (or all), oldest first; empty frame if none.
+
+    Each delivery's ``_ledger.parquet`` is read once per process (see ``_LEDGER_CACHE``):
+    the duplicate check runs for every delivery under its source's lock, and re-reading
+    every earlier ledger each time made it O(deliveries) per delivery.
+    """
+    files = sorted(glob.glob(raw_pattern(paths, source, LEDGER_FILE)))
+    tables = []
+    for file in files:
+        try:
+            st = os.stat(file)
+        except FileNotFoundError:  # its delivery directory was removed meanwhile
+            continue
+        key = (file, st.st_ino, st.st_mtime_ns, st.st_size)
+        with _LEDGER_CACHE_LOCK:
+            table = _LEDGER_CACHE.get(key)
+        if table is None:
+            table = pq.read_table(file)
+            with _LEDGER_CACHE_LOCK:
+                _LEDGER_CACHE[key] = table
+        tables.append(table)
+    if not tables:
         return LEDGER_SCHEMA.empty_table().to_pandas()
-    with duckdb.connect() as con:
-        return con.execute(
-            "select * from read_parquet(?, union_by_name = true) order by received_at, delivery_id",
-            [pattern],
-        ).df()
+    frame = pa.concat_tables(tables, promote_options="permissive").to_pandas()
+    return frame.sort_values(
+        ["received_at", "delivery_id"], kind="stable", na_position="last"
+    ).reset_index(drop=True)
 
 
 def read_quarantine(paths: Paths, source: str | None = None) -> pd.DataFrame:

@@ -2,7 +2,13 @@
 -- the day's absence (METRICS.md, "Enrollment and the school calendar" and "Attendance and
 -- chronic absenteeism"). Days come from joining the merged spans to the school's own
 -- calendar, never from a date spine, so no engine-specific series function is needed.
-{%- set as_of = var('wholechild:attendance:as_of', none) %}
+--
+-- A view: a student's calendar for analysts and the unit tests that pin the per-day
+-- rules (macros/attendance_days.sql). The attendance counts do not read it: a student x
+-- day grid is 3.5x all input rows (16.9 M rows at 100,000 students), so
+-- int_student_attendance_school_year counts enrolled days per span instead and builds
+-- days only for students whose spans overlap (int_student_overlapping_school_days).
+{{ config(materialized='view') }}
 
 with
 
@@ -15,137 +21,8 @@ spans as (
     from {{ ref('int_enrollment_spans') }}
 ),
 
-calendar as (
-    -- A school's instructional days; its school year from the calendar, else the date.
-    select
-        school_id,
-        calendar_date,
-        max(
-            coalesce(school_year, {{ school_year_of('calendar_date') }})
-        ) as school_year
-    from {{ ref('stg_calendar_day') }}
-    where is_instructional
-    group by
-        school_id,
-        calendar_date
-),
+{{ attendance_day_inputs() }},
 
-identity as (
-    select
-        source,
-        student_ref,
-        student_key
-    from {{ ref('int_student_identity') }}
-    where
-        entity = 'attendance_event'
-        and is_matched
-),
+{{ attendance_school_days('spans') }}
 
-events as (
-    -- Each event's absence (METRICS.md): its absent_fraction when the source gives one,
-    -- else 1 for a full-day absence and 0.5 for a partial day or early departure;
-    -- present and tardy always 0. Capped at 1.
-    select
-        identity.student_key,
-        attendance.school_id,
-        attendance.event_date,
-        case
-            when attendance.category in ('excused_absence', 'unexcused_absence')
-                then coalesce(attendance.absent_fraction, 1)
-            when attendance.category in ('partial', 'early_departure')
-                then coalesce(attendance.absent_fraction, 0.5)
-            else 0
-        end as event_absence
-    from {{ ref('stg_attendance_event') }} as attendance
-    inner join identity
-        on
-            attendance.source = identity.source
-            and attendance.student_ref = identity.student_ref
-),
-
-day_absence as (
-    -- A day's absence is the largest of its events' absences, at most 1.
-    select
-        student_key,
-        school_id,
-        event_date,
-        least(max(event_absence), 1) as absent_share
-    from events
-    group by
-        student_key,
-        school_id,
-        event_date
-),
-
-{% if as_of %}
-
-as_of as (
-    -- Set by var wholechild:attendance:as_of.
-    select cast('{{ as_of }}' as date) as as_of_date
-),
-{% else %}
-
-loaded_day as (
-    -- The last instructional day with loaded attendance (any school, any student).
-    select max(calendar.calendar_date) as last_loaded_day
-    from calendar
-    inner join {{ ref('stg_attendance_event') }} as attendance
-        on
-            calendar.school_id = attendance.school_id
-            and calendar.calendar_date = attendance.event_date
-),
-
-calendar_end as (
-    select max(calendar_date) as last_calendar_day
-    from {{ ref('stg_calendar_day') }}
-),
-
-as_of as (
-    -- var wholechild:attendance:as_of unset: the last instructional day with loaded
-    -- attendance, else the last calendar day.
-    select coalesce(loaded_day.last_loaded_day, calendar_end.last_calendar_day) as as_of_date
-    from loaded_day
-    cross join calendar_end
-),
-{% endif %}
-
-enrolled_days as (
-    -- Every instructional day of the school's calendar within a span (entry and exit
-    -- inclusive; an open span runs to the as-of date; nothing after the as-of date).
-    -- Spans of one student and school never overlap, but distinct keeps a day once even
-    -- if two school years' records did.
-    select distinct
-        spans.student_key,
-        spans.school_id,
-        calendar.school_year,
-        calendar.calendar_date,
-        as_of.as_of_date
-    from spans
-    inner join calendar
-        on
-            spans.school_id = calendar.school_id
-            and spans.entry_date <= calendar.calendar_date
-            and (spans.exit_date is null or spans.exit_date >= calendar.calendar_date)
-    cross join as_of
-    where calendar.calendar_date <= as_of.as_of_date
-),
-
-final as (
-    -- Events on days the student is not enrolled there, or that are not instructional,
-    -- find no enrolled day and do not count; a day without an event counts present.
-    select
-        enrolled_days.student_key,
-        enrolled_days.school_id,
-        enrolled_days.school_year,
-        enrolled_days.calendar_date,
-        {{ attendance_day_absence('coalesce(day_absence.absent_share, 0)') }} as absence,
-        enrolled_days.as_of_date
-    from enrolled_days
-    left join day_absence
-        on
-            enrolled_days.student_key = day_absence.student_key
-            and enrolled_days.school_id = day_absence.school_id
-            and enrolled_days.calendar_date = day_absence.event_date
-)
-
-select * from final
+select * from school_days

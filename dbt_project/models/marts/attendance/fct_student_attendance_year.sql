@@ -3,15 +3,17 @@
 -- EDFacts does. The rules that produced each row are carried as columns, from the vars.
 with
 
-school_days as (
+school_years as (
     select
         student_key,
         school_id,
         school_year,
-        calendar_date,
-        absence,
+        days_enrolled,
+        days_absent,
+        first_day_enrolled,
+        last_day_enrolled,
         as_of_date
-    from {{ ref('int_student_school_days') }}
+    from {{ ref('int_student_attendance_school_year') }}
 ),
 
 per_school as (
@@ -19,17 +21,13 @@ per_school as (
         student_key,
         school_id,
         school_year,
-        min(calendar_date) as first_day_enrolled,
-        max(calendar_date) as last_day_enrolled,
-        count(*) as days_enrolled,
+        first_day_enrolled,
+        last_day_enrolled,
+        days_enrolled,
+        as_of_date,
         -- Rounded so sums of fractions (0.33 + 0.67) land on the value a person computes.
-        round(sum(absence), 4) as days_absent,
-        max(as_of_date) as as_of_date
-    from school_days
-    group by
-        student_key,
-        school_id,
-        school_year
+        round(days_absent, 4) as days_absent
+    from school_years
 ),
 
 final as (
