@@ -12,6 +12,9 @@ import json
 import shutil
 import sys
 import textwrap
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 EXIT_OK, EXIT_REJECTED, EXIT_CONFIG, EXIT_PIPELINE = 0, 1, 2, 3
@@ -26,6 +29,39 @@ def _console():
 
     # Wide enough for file names when output is captured (CI logs, make demo | tee).
     return Console(highlight=False, width=None if sys.stdout.isatty() else 140)
+
+
+@contextmanager
+def _progress(console, label: str, total: int | None = None) -> Iterator[Callable[[str], None]]:
+    """Show a long step: a bar (``total`` known) or a spinner, with the elapsed time.
+
+    Yields ``tick(detail)``: one unit done, ``detail`` (e.g. the file) shown beside the
+    bar. On a terminal it is a live rich display; otherwise (CI logs, ``| tee``) one plain
+    line when the step starts and one with its duration when it ends.
+    """
+    start = time.monotonic()
+    if not console.is_terminal or console.is_dumb_terminal:
+        console.print(f"{label}...")
+        yield lambda detail="": None
+        console.print(f"{label}: done in {time.monotonic() - start:.1f}s.")
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    columns = [SpinnerColumn(), TextColumn("{task.description}")]
+    if total is not None:
+        columns += [BarColumn(), MofNCompleteColumn()]
+    columns += [TimeElapsedColumn(), TextColumn("[dim]{task.fields[detail]}")]
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(label, total=total, detail="")
+        yield lambda detail="": bar.update(task, advance=1, detail=detail)
+    console.print(f"{label}: done in {time.monotonic() - start:.1f}s.")
 
 
 def _registry(console, quiet_errors: bool = False):
@@ -79,12 +115,20 @@ def _run_pipeline(console, settle: float | None, build: bool = True) -> tuple[li
 
     registry = _registry(console)
     paths = config.paths().ensure()
-    with console.status("Loading deliveries..."):
-        outcomes = pipeline.process_pending(registry, paths, settle=settle)
+    todo = len(pipeline.pending(registry, paths, settle=settle))
+    outcomes: list = []
+    if todo:
+        with _progress(console, f"Loading {todo} deliveries", total=todo) as tick:
+            outcomes = pipeline.process_pending(
+                registry,
+                paths,
+                settle=settle,
+                progress=lambda o: tick(f"{o.source}/{o.file_name}: {o.status}"),
+            )
     _print_outcomes(console, outcomes)
     result = None
     if build:
-        with console.status("Building dbt models (dbt build)..."):
+        with _progress(console, "Building the dbt models (dbt build)"):
             result = transform.build(registry, paths)
         if not result.ok:
             tail = "\n".join(result.output.strip().splitlines()[-25:])
@@ -112,25 +156,85 @@ def _record_in_dagster(console, registry, paths, outcomes, result) -> None:
 
 
 def _summary(console, outcomes, dbt_result) -> None:
+    """The closing table of ``run`` and ``demo``: what was loaded and built, and where."""
+    from rich.table import Table
+
     from wholechild import config
 
     paths = config.paths()
-    loaded = sum(o.status in ("published", "published_with_quarantine") for o in outcomes)
-    rejected = sum(o.status == "rejected" for o in outcomes)
+    rows = _print_coverage(console, paths)
+    count = {s: sum(o.status == s for o in outcomes) for s in STATUSES}
+    loaded = count["published"] + count["published_with_quarantine"]
     quarantined = sum(o.rows_quarantined for o in outcomes if o.status != "rejected")
+    t = Table(title="Summary", show_header=False)
+    t.add_column(style="bold")
+    t.add_column()
+    t.add_row(
+        "deliveries",
+        f"{loaded} loaded ({count['published_with_quarantine']} with quarantined rows), "
+        f"{_red(count['rejected'])} rejected, {count['duplicate']} duplicate",
+    )
+    t.add_row(
+        "rows",
+        f"{sum(o.rows_read for o in outcomes):,} read, "
+        f"{sum(o.rows_published for o in outcomes):,} published, "
+        f"{sum(o.rows_quarantined for o in outcomes):,} quarantined",
+    )
+    t.add_row("marts built", _marts_line(paths, dbt_result))
+    if rows is not None:
+        missing = [r.domain for r in rows if not r.is_connected]
+        t.add_row(
+            "coverage",
+            f"{len(rows) - len(missing)}/{len(rows)} whole-child domains connected"
+            + (f" (not yet: {', '.join(missing)})" if missing else ""),
+        )
+    t.add_row("warehouse", str(paths.warehouse))
+    t.add_row("analyst share", f"{paths.analytics} (views over {paths.share}/*.parquet)")
+    t.add_row("rejected files", str(paths.rejected))
+    console.print(t)
     console.print(
-        f"\n[bold]{loaded}[/] deliveries loaded, [bold]{rejected}[/] rejected, "
+        f"[bold]{loaded}[/] deliveries loaded, [bold]{count['rejected']}[/] rejected, "
         f"[bold]{quarantined}[/] rows quarantined in loaded deliveries."
     )
-    _print_coverage(console, paths)
-    console.print(f"Warehouse: {paths.warehouse}")
-    console.print(f"Rejected files and their reports: {paths.rejected}")
     console.print(
         "Open the UI: make dagster   (or: DAGSTER_HOME=$WHOLECHILD_HOME/dagster dagster dev)"
     )
 
 
-def _print_coverage(console, paths) -> None:
+STATUSES = ("published", "published_with_quarantine", "rejected", "duplicate")
+
+
+def _red(n: int) -> str:
+    return f"[red]{n}[/]" if n else str(n)
+
+
+def _marts_line(paths, dbt_result) -> str:
+    """``marts.*`` models the last dbt build built, from dbt's own run results."""
+    if dbt_result is None:
+        return "not built (no dbt build in this run)"
+    if not dbt_result.ok:
+        return "[red]dbt build failed[/] (its output is above)"
+    target = paths.home / "dbt" / "target"
+    try:
+        nodes = json.loads((target / "manifest.json").read_text())["nodes"]
+        results = json.loads((target / "run_results.json").read_text())["results"]
+    except (OSError, ValueError, KeyError):
+        return f"{dbt_result.models_built} dbt models built"
+    marts = sorted(
+        nodes[r["unique_id"]]["name"]
+        for r in results
+        if r.get("status") == "success"
+        and r.get("unique_id", "").startswith("model.")
+        and nodes.get(r["unique_id"], {}).get("schema") == "marts"
+    )
+    return (
+        f"{len(marts)} marts (of {dbt_result.models_built} dbt models), all tests passed"
+        if marts
+        else f"{dbt_result.models_built} dbt models built"
+    )
+
+
+def _print_coverage(console, paths) -> list | None:
     """The coverage table (wholechild.coverage), and the same on coverage/interoperability
     in the Dagster instance so the UI shows it; never fails the run over either."""
     from rich.table import Table
@@ -143,7 +247,7 @@ def _print_coverage(console, paths) -> None:
         rows = coverage.domain_coverage(registry, paths, rates=rates)
     except Exception as exc:  # noqa: BLE001 - the data is loaded; only the summary is missing
         console.print(f"[yellow]note:[/] coverage could not be computed ({exc}).")
-        return
+        return None
     t = Table(title="Interoperability coverage")
     for col in (
         "domain",
@@ -185,6 +289,7 @@ def _print_coverage(console, paths) -> None:
         )
     except Exception:  # noqa: BLE001 - the UI history is a convenience
         pass
+    return rows
 
 
 def cmd_run(args, console) -> int:
@@ -200,7 +305,7 @@ def cmd_generate(args, console) -> int:
     from wholechild.demo.generator import generate
 
     out = Path(args.out)
-    with console.status(f"Generating a district of {args.students} students..."):
+    with _progress(console, f"Generating a district of {args.students} students"):
         expected = generate(out, students=args.students, seed=args.seed)
     folders = sorted(p.name for p in out.iterdir() if p.is_dir())
     console.print(f"Wrote {len(folders)} source folders to {out}: {', '.join(folders)}")
@@ -265,22 +370,21 @@ def cmd_demo(args, console) -> int:
             )
         shutil.rmtree(paths.home)
     paths.ensure()
-    with console.status(
-        f"Generating the demo district ({args.students} students, seed {args.seed})..."
+    with _progress(
+        console, f"Generating the demo district ({args.students} students, seed {args.seed})"
     ):
         expected = generate(paths.landing, students=args.students, seed=args.seed)
     console.print(f"Demo district landed in {paths.landing}")
     outcomes, result = _run_pipeline(console, settle=0)
+    surprises = _surprises(outcomes, expected) if result is None or result.ok else []
+    for s in surprises:
+        console.print(f"[red]unexpected:[/] {s}")
+    if (result is None or result.ok) and not surprises:
+        console.print("The outcome is what the demo planted (its planted rejection included).")
     _summary(console, outcomes, result)
     if result is not None and not result.ok:
         return EXIT_PIPELINE
-    surprises = _surprises(outcomes, expected)
-    if surprises:
-        for s in surprises:
-            console.print(f"[red]unexpected:[/] {s}")
-        return EXIT_REJECTED
-    console.print("The outcome is what the demo planted (its planted rejection included).")
-    return EXIT_OK
+    return EXIT_REJECTED if surprises else EXIT_OK
 
 
 # --------------------------------------------------------------------------- validate
@@ -481,7 +585,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="wholechild",
         description="Make a school district data ready: contracts, write-audit-publish, whole-child marts.",
-        epilog="State lives under $WHOLECHILD_HOME (default ./.wholechild); sources under $WHOLECHILD_SOURCES (default ./sources).",
+        epilog="examples:\n"
+        + "".join(f"  {EXAMPLES[c]}\n" for c in ("demo", "run", "validate", "report"))
+        + "\nState lives under $WHOLECHILD_HOME (default ./.wholechild); sources under "
+        "$WHOLECHILD_SOURCES (default ./sources).\n`wholechild COMMAND --help` shows each "
+        "command's options and an example.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = p.add_subparsers(dest="command", required=True)
@@ -502,8 +611,10 @@ def build_parser() -> argparse.ArgumentParser:
         "Reset the demo home, generate the demo district, land it and run everything once.",
         cmd_demo,
     )
-    sp.add_argument("--students", type=int, default=2000)
-    sp.add_argument("--seed", type=int, default=42)
+    sp.add_argument(
+        "--students", type=int, default=2000, help="students in the district (default 2000)"
+    )
+    sp.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     sp.add_argument("--keep", action="store_true", help="keep the existing WHOLECHILD_HOME")
 
     sp = add(
@@ -511,9 +622,11 @@ def build_parser() -> argparse.ArgumentParser:
         "Write the demo district's exports, one folder per source (a landing root).",
         cmd_generate,
     )
-    sp.add_argument("--out", required=True)
-    sp.add_argument("--students", type=int, default=2000)
-    sp.add_argument("--seed", type=int, default=42)
+    sp.add_argument("--out", required=True, metavar="DIR", help="folder to write the exports to")
+    sp.add_argument(
+        "--students", type=int, default=2000, help="students in the district (default 2000)"
+    )
+    sp.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
 
     sp = add(
         "run",
@@ -532,8 +645,10 @@ def build_parser() -> argparse.ArgumentParser:
         "Check an export against a source's contract as a delivery would be checked; writes nothing.",
         cmd_validate,
     )
-    sp.add_argument("path", metavar="FILE_OR_DIR")
-    sp.add_argument("--source", required=True)
+    sp.add_argument("path", metavar="FILE_OR_DIR", help="an export, or a folder of them")
+    sp.add_argument(
+        "--source", required=True, metavar="NAME", help="the registered source it comes from"
+    )
     sp.add_argument("--json", action="store_true", help="print the report as JSON")
     sp.add_argument(
         "--strict", action="store_true", help="exit 1 on any violation, not only rejection"
@@ -564,7 +679,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Scaffold sources/NAME.yml (or in $WHOLECHILD_SOURCES) from a sample export's header.",
         cmd_add_source,
     )
-    sp.add_argument("name", metavar="NAME")
+    sp.add_argument("name", metavar="NAME", help="the new source's name, [a-z][a-z0-9_]*")
     sp.add_argument("--sample", required=True, metavar="FILE", help="a sample export")
     sp.add_argument("--entity", help="the canonical entity (default: the best match)")
 
