@@ -2670,6 +2670,12 @@ class _Answers:
         self.by_student: dict[int, list[AttEvent]] = {}
         for e in self.d.events:
             self.by_student.setdefault(e.student.idx, []).append(e)
+        # the published incidents of each student, in d.incidents order (one pass, not one
+        # scan of every incident per student: that was quadratic at 100k students)
+        self.incidents_by_student: dict[int, list[Incident]] = {}
+        for i in self.d.incidents:
+            if not i.quarantine:
+                self.incidents_by_student.setdefault(i.student.idx, []).append(i)
         self.advanced_idx: set[int] = set()
         for sec in self.d.sections:
             if sec.course.advanced:
@@ -2725,7 +2731,7 @@ class _Answers:
         }
 
     def published_incidents(self, st: Student) -> list[Incident]:
-        return [i for i in self.d.incidents if i.student is st and not i.quarantine]
+        return list(self.incidents_by_student.get(st.idx, ()))
 
     def has_sped(self, st: Student) -> bool:
         return bool(st.sped) and st.idx not in self.d.sped_quarantine and bool(st.days)

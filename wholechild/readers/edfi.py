@@ -5,12 +5,16 @@ or deletes come from the file name (``students.upserts.2022-07-14.json``,
 ``studentSchoolAttendanceEvents.json``, ``schools.deletes.2022-07-14.json``). A line that
 is not a JSON object is a bad record (quarantined with its line), not a bad file.
 Row numbers are line numbers for JSON Lines and positions (from 1) for an array.
+
+An array is parsed by one ``json.loads``; the text of each of its records (what the
+quarantine shows) is made only for the records that are asked for (:class:`JsonTexts`).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +34,8 @@ class Records:
     kind: str  # upserts | deletes
     records: list[dict] = field(default_factory=list)
     row_numbers: list[int] = field(default_factory=list)
-    texts: list[str] = field(default_factory=list)  # each record as delivered (quarantine)
+    #: each record as delivered (the quarantine's raw record), aligned with ``records``
+    texts: Sequence[str] = field(default_factory=list)
     bad_records: list[BadRecord] = field(default_factory=list)
 
 
@@ -89,6 +94,24 @@ def _add(out: Records, number: int, value, raw: str) -> None:
         )
 
 
+class JsonTexts(Sequence[str]):
+    """The records of an array as JSON text, each made when it is asked for: only the
+    quarantined rows of a file ever are, so a large clean file dumps none."""
+
+    __slots__ = ("_records",)
+
+    def __init__(self, records: list[dict]):
+        self._records = records
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [json.dumps(r, ensure_ascii=False) for r in self._records[i]]
+        return json.dumps(self._records[i], ensure_ascii=False)
+
+
 def _read_array(out: Records, text: str) -> None:
     try:
         values = json.loads(text)
@@ -102,8 +125,17 @@ def _read_array(out: Records, text: str) -> None:
         raise DeliveryRejected(
             "invalid_json", f"{out.file.name}: holds a JSON {type(values).__name__}, not records."
         )
-    for i, value in enumerate(values, start=1):
-        _add(out, i, value, json.dumps(value, ensure_ascii=False))
+    if all(isinstance(v, dict) for v in values):
+        out.records = values
+        out.row_numbers = list(range(1, len(values) + 1))
+    else:
+        for i, value in enumerate(values, start=1):
+            if isinstance(value, dict):
+                out.records.append(value)
+                out.row_numbers.append(i)
+            else:
+                _add(out, i, value, json.dumps(value, ensure_ascii=False))
+    out.texts = JsonTexts(out.records)
 
 
 def _read_lines(out: Records, text: str) -> None:

@@ -11,12 +11,20 @@ Title I...) is not a row of any entity and is not counted.
 
 A ``<resource>.deletes.<date>.json`` file names records by ``id``/``Id``: each becomes a
 tombstone whose key the pipeline finds among the published rows (:mod:`wholechild.tombstones`).
+
+The row function of each resource (``_attendance``...) is its specification, one record at
+a time. The large resources (attendance events, enrollments, students) also have a
+columnar form (``_attendance_columns``...) that gives the same values a column at a time:
+each field pulled out of every record by one dict lookup per level (:func:`pluck`), and
+each descriptor column mapped once per distinct value (:meth:`Columns.code`), so the
+crosswalk costs the number of distinct descriptors, not of records.
+``tests/test_edfi_differential.py`` pins the two to identical parts.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +36,7 @@ from quality.violations import VIOLATION_COLUMNS, empty_violations
 from schemas.common import GRADE_LEVELS
 from wholechild.parts import Part, standard_export
 from wholechild.readers import DeliveryRejected
-from wholechild.readers.edfi import DELETES, read_records, resource_of
+from wholechild.readers.edfi import DELETES, Records, read_records, resource_of
 from wholechild.registry import Export, Source
 from wholechild.standards import crosswalk
 from wholechild.standards.common import merged_codes, subject_from_text, text_table, yaml_code
@@ -50,6 +58,26 @@ def get(obj: Any, *path: str | int) -> Any:
         else:
             return None
     return obj
+
+
+_MISSING = object()
+
+
+def pluck(records: Sequence[Any], *path: str) -> list:
+    """``get(r, *path)`` of every record: one dict lookup per level, and the case-blind
+    search of :func:`get` only for the records missing a key as spelled."""
+    values = records if isinstance(records, list) else list(records)
+    for key in path:
+        step = [o.get(key, _MISSING) if type(o) is dict else None for o in values]
+        if _MISSING in step:
+            step = [get(o, key) if v is _MISSING else v for o, v in zip(values, step, strict=True)]
+        values = step
+    return values
+
+
+def texts(values: Sequence[Any]) -> list[str | None]:
+    """:func:`text` of every value (text and None pass as they are)."""
+    return [v if v is None or type(v) is str else text(v) for v in values]
 
 
 def text(value: Any) -> str | None:
@@ -132,6 +160,52 @@ class Context:
         return self._incident_dates.get(incident_id)
 
 
+class Columns:
+    """A resource's records a column at a time (the columnar form of its row function).
+
+    :meth:`code` maps a descriptor column through :meth:`Context.code` once per distinct
+    value and keeps each violation with its record and the call's order, so the
+    violations come out as the row function would raise them (by row, then by call).
+    """
+
+    def __init__(self, records: list[dict], ctx: Context):
+        self.records = records
+        self.ctx = ctx
+        self.violations: list[tuple[int, int, str, str, str, str]] = []
+        self._calls = 0
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def field(self, *path: str) -> list:
+        return pluck(self.records, *path)
+
+    def code(
+        self, values: Sequence[Any], column: str, descriptor: str, required: bool = False
+    ) -> list[str | None]:
+        order = self._calls
+        self._calls += 1
+        values = texts(values)
+        codes: dict[str | None, str | None] = {None: None}
+        raised: dict[str, list[tuple[str, str, str, str]]] = {}
+        ctx = self.ctx
+        for value in set(values) - {None}:
+            ctx.violations = []
+            codes[value] = ctx.code(value, column, descriptor, required)
+            if ctx.violations:
+                raised[value] = ctx.violations
+        ctx.violations = []
+        if raised:
+            for i, value in enumerate(values):
+                for v in raised.get(value, ()):
+                    self.violations.append((i, order, *v))
+        return [codes[v] for v in values]
+
+    def sorted_violations(self) -> list[tuple[int, str, str, str, str]]:
+        """(row, rule, column, value, message) by row, then in the order of the calls."""
+        return [v[:1] + v[2:] for v in sorted(self.violations, key=lambda v: (v[0], v[1]))]
+
+
 Row = dict[str, Any]
 
 
@@ -174,6 +248,24 @@ def _student_ref(r: dict) -> Any:
     return get(r, "studentReference", "studentUniqueId")
 
 
+def _student_columns(c: Columns) -> dict[str, list]:
+    ref = c.field("studentUniqueId")
+    kind = c.ctx.export.student_id.kind
+    nothing = [None] * len(c)
+    sex = [
+        a or b for a, b in zip(c.field("birthSexDescriptor"), c.field("sexDescriptor"), strict=True)
+    ]
+    return {
+        "student_ref": ref,
+        "local_id": ref if kind == "local" else nothing,
+        "state_id": ref if kind == "state" else nothing,
+        "first_name": c.field("firstName"),
+        "last_name": c.field("lastSurname"),
+        "birth_date": c.field("birthDate"),
+        "sex": c.code(sex, "sex", "SexDescriptor"),
+    }
+
+
 def _enrollment(r: dict, ctx: Context) -> Row:
     return {
         "student_ref": _student_ref(r),
@@ -187,6 +279,22 @@ def _enrollment(r: dict, ctx: Context) -> Row:
             get(r, "exitWithdrawTypeDescriptor"), "exit_code", "ExitWithdrawTypeDescriptor"
         ),
         "school_year": get(r, "schoolYearTypeReference", "schoolYear"),
+    }
+
+
+def _enrollment_columns(c: Columns) -> dict[str, list]:
+    return {
+        "student_ref": c.field("studentReference", "studentUniqueId"),
+        "school_id": c.field("schoolReference", "schoolId"),
+        "entry_date": c.field("entryDate"),
+        "exit_date": c.field("exitWithdrawDate"),
+        "grade_level": c.code(
+            c.field("entryGradeLevelDescriptor"), "grade_level", "GradeLevelDescriptor", True
+        ),
+        "exit_code": c.code(
+            c.field("exitWithdrawTypeDescriptor"), "exit_code", "ExitWithdrawTypeDescriptor"
+        ),
+        "school_year": c.field("schoolYearTypeReference", "schoolYear"),
     }
 
 
@@ -207,6 +315,25 @@ def _attendance(r: dict, ctx: Context) -> Row:
         "event_date": get(r, "eventDate"),
         "category": category,
         "absent_fraction": get(r, "eventDuration") if category in ABSENCES else None,
+    }
+
+
+def _attendance_columns(c: Columns) -> dict[str, list]:
+    category = c.code(
+        c.field("attendanceEventCategoryDescriptor"),
+        "category",
+        "AttendanceEventCategoryDescriptor",
+        True,
+    )
+    duration = c.field("eventDuration")
+    return {
+        "student_ref": c.field("studentReference", "studentUniqueId"),
+        "school_id": c.field("schoolReference", "schoolId"),
+        "event_date": c.field("eventDate"),
+        "category": category,
+        "absent_fraction": [
+            d if k in ABSENCES else None for d, k in zip(duration, category, strict=True)
+        ],
     }
 
 
@@ -366,6 +493,8 @@ class Resource:
     entity: str
     row: Callable[[dict, Context], Row | None]
     columns: tuple[str, ...]
+    #: the same rows a column at a time (every record is a row), for the large resources
+    columnar: Callable[[Columns], dict[str, list]] | None = None
 
 
 _PROGRAM = ("student_ref", "program", "begin_date", "end_date")
@@ -381,6 +510,7 @@ RESOURCES: dict[str, Resource] = {
             "student",
             _student,
             ("student_ref", "local_id", "state_id", "first_name", "last_name", "birth_date", "sex"),
+            _student_columns,
         ),
         "studentSchoolAssociations": Resource(
             "enrollment",
@@ -394,11 +524,13 @@ RESOURCES: dict[str, Resource] = {
                 "exit_code",
                 "school_year",
             ),
+            _enrollment_columns,
         ),
         "studentSchoolAttendanceEvents": Resource(
             "attendance_event",
             _attendance,
             ("student_ref", "school_id", "event_date", "category", "absent_fraction"),
+            _attendance_columns,
         ),
         "studentAssessments": Resource(
             "assessment_result",
@@ -491,7 +623,7 @@ def read_parts(source: Source, path: Path, lookup=None) -> list[Part]:
                 f"{resource.entity} as a snapshot (its next full export drops the rows); "
                 "stop landing deletes files or set mode: incremental.",
             )
-        ids = [text(get(r, "id")) for r in data.records]
+        ids = texts(pluck(data.records, "id"))
         table = text_table(label, {"source_record_id": ids}, data.row_numbers, data.bad_records)
         if not table.records_read:
             return []  # nothing deleted in this window
@@ -510,36 +642,12 @@ def read_parts(source: Source, path: Path, lookup=None) -> list[Part]:
             "no_rows", f"{label}: holds no {name} records; ask the sender for a complete export."
         )
     ctx = Context(export=export, xwalk=crosswalk.load(), lookup=lookup)
-    rows: list[Row] = []
-    numbers: list[int] = []
-    texts: list[str] = []
-    violations: list[dict] = []
-    for record, number, raw in zip(data.records, data.row_numbers, data.texts, strict=True):
-        ctx.violations = []
-        row = resource.row(record, ctx)
-        if row is None:
-            continue
-        row["source_record_id"] = get(record, "id")
-        for rule, column, value, message in ctx.violations:
-            violations.append(
-                {
-                    "row": len(rows),
-                    "rule": rule,
-                    "column_name": column,
-                    "value": value,
-                    "message": message,
-                }
-            )
-        rows.append(row)
-        numbers.append(number)
-        texts.append(raw)
     columns = (*resource.columns, "source_record_id")
-    table = text_table(
-        label,
-        {c: [text(r.get(c)) for r in rows] for c in columns},
-        numbers,
-        data.bad_records,
-    )
+    if resource.columnar is not None:
+        values, numbers, records, violations = _map_columns(resource, data, ctx)
+    else:
+        values, numbers, records, violations = _map_rows(resource, data, ctx)
+    table = text_table(label, {c: texts(values[c]) for c in columns}, numbers, data.bad_records)
     if not table.records_read:
         return []  # every record was of a program wholechild does not track
     frame = pd.DataFrame(violations) if violations else empty_violations()
@@ -555,6 +663,42 @@ def read_parts(source: Source, path: Path, lookup=None) -> list[Part]:
             table=table,
             label=label,
             violations=frame,
-            records=texts,
+            records=records,
         )
     ]
+
+
+Mapped = tuple[dict[str, list], Sequence[int], Sequence[str], list[dict]]
+
+
+def _violation(row: int, rule: str, column: str, value: str, message: str) -> dict:
+    return {"row": row, "rule": rule, "column_name": column, "value": value, "message": message}
+
+
+def _map_columns(resource: Resource, data: Records, ctx: Context) -> Mapped:
+    """Every record is a row: the columnar form, then the record ids."""
+    cols = Columns(data.records, ctx)
+    values = resource.columnar(cols)
+    values["source_record_id"] = cols.field("id")
+    violations = [_violation(*v) for v in cols.sorted_violations()]
+    return values, data.row_numbers, data.texts, violations
+
+
+def _map_rows(resource: Resource, data: Records, ctx: Context) -> Mapped:
+    """Record by record through the row function (which may skip a record)."""
+    rows: list[Row] = []
+    numbers: list[int] = []
+    records: list[str] = []
+    violations: list[dict] = []
+    for i, (record, number) in enumerate(zip(data.records, data.row_numbers, strict=True)):
+        ctx.violations = []
+        row = resource.row(record, ctx)
+        if row is None:
+            continue
+        row["source_record_id"] = get(record, "id")
+        violations.extend(_violation(len(rows), *v) for v in ctx.violations)
+        rows.append(row)
+        numbers.append(number)
+        records.append(data.texts[i])
+    columns = (*resource.columns, "source_record_id")
+    return {c: [r.get(c) for r in rows] for c in columns}, numbers, records, violations
