@@ -734,24 +734,12 @@ def worker_build(spec: dict) -> dict:
     ):
         timer.wrap(mod, attr, label)
     ledger = _ledger_rows(paths)
-    select = None
-    if spec.get("proposed_build"):
-        # What bench/README.md proposes for transform.build (the bench does not edit it):
-        # production builds leave the unit tests to CI, and a build after a delta selects
-        # what the deliveries since the last build feed.
-        plain_run_dbt = transform.run_dbt
-
-        def run_dbt_without_unit_tests(args, *rest, **kw):
-            if args and args[0] == "build":
-                args = [*args, "--exclude-resource-type", "unit_test"]
-            return plain_run_dbt(args, *rest, **kw)
-
-        transform.run_dbt = run_dbt_without_unit_tests  # calls the timed one
-        if spec["stage"] == "delta_build":
-            select = delta_selection(paths, set(spec.get("built_deliveries", ())))
+    # transform.build now does what the second pass proposed (--proposed-build patched it
+    # in): no unit tests in production builds, and a build after a delta selects what the
+    # deliveries since the last successful build feed (its own record, not the bench's).
     profiler = _profile_start(spec)
     t = time.perf_counter()
-    result = transform.build(registry, paths, select=select)
+    result = transform.build(registry, paths)
     seconds = time.perf_counter() - t
     prof = _profile_finish(profiler, spec)
     dbt = _dbt_nodes(paths)
@@ -770,7 +758,7 @@ def worker_build(spec: dict) -> dict:
         "models_built": result.models_built,
         "tests_failed": result.tests_failed,
         "dbt_output_tail": None if result.ok else result.output[-4000:],
-        "select": select,
+        "select": _selection(result.command),
         "built_deliveries": sorted(_ledger_ids(paths)),
         "phases": timer.report(ledger),
         "dbt": dbt,
@@ -779,26 +767,9 @@ def worker_build(spec: dict) -> dict:
     }
 
 
-def delta_selection(paths, built: set[str]) -> str | None:
-    """dbt's --select for a build after the deliveries the last build had not seen
-    (``built``: its ledger's delivery ids): each entity that received rows, from its raw
-    source on, and what reads the ledger, the quarantine and the student keys (every
-    delivery moves them). None (a full build) when there is nothing new to select by."""
-    from wholechild import lake
-
-    ledger = lake.read_ledger(paths)
-    new = ledger[~ledger["delivery_id"].isin(built) & (ledger["rows_published"] > 0)]
-    if not built or new.empty:
-        return None
-    raw = sorted(
-        {
-            f"source:raw.{row.source}__{entity}+"
-            for row in new.itertuples()
-            for entity in str(row.entities).split(",")
-            if entity
-        }
-    )
-    return " ".join([*raw, "source:ops+", "source:quarantine+", "source:pii+"])
+def _selection(command: list[str]) -> str | None:
+    """The --select of a dbt command (None: everything)."""
+    return command[command.index("--select") + 1] if "--select" in command else None
 
 
 def _ledger_ids(paths) -> set[str]:
@@ -1237,8 +1208,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--proposed-build",
         action="store_true",
-        help="build as bench/README.md proposes for transform.build: no unit tests in "
-        "production builds, and the delta build selects what its deliveries feed",
+        help="no effect (kept for old command lines): transform.build now leaves unit tests "
+        "out of production builds and selects what a delta's deliveries feed",
     )
     p.add_argument(
         "--resummarize",

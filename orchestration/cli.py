@@ -111,7 +111,7 @@ def _print_outcomes(console, outcomes) -> None:
 
 
 def _run_pipeline(console, settle: float | None, build: bool = True) -> tuple[list, object]:
-    from wholechild import config, pipeline, transform
+    from wholechild import config, pipeline, spark_engine, transform
 
     registry = _registry(console)
     paths = config.paths().ensure()
@@ -128,7 +128,8 @@ def _run_pipeline(console, settle: float | None, build: bool = True) -> tuple[li
     _print_outcomes(console, outcomes)
     result = None
     if build:
-        with _progress(console, "Building the dbt models (dbt build)"):
+        on = " on Spark" if spark_engine.engine() == "spark" else ""
+        with _progress(console, f"Building the dbt models (dbt build{on})"):
             result = transform.build(registry, paths)
         if not result.ok:
             tail = "\n".join(result.output.strip().splitlines()[-25:])

@@ -3,17 +3,30 @@
 The CLI calls this; the Dagster dbt assets do the same three steps through dagster-dbt:
 generate the registry-driven dbt files, refresh the lake views, then ``dbt build`` while
 holding the warehouse lock.
+
+A build builds only what changed since the last successful one (bench/README.md, "Delta"):
+``$WHOLECHILD_HOME/dbt/built_deliveries.json`` records the delivery ids that build saw and
+a fingerprint of the dbt project it ran (hand-written and generated files, the registry's
+YAML). The next build selects the models downstream of the raw tables that received
+deliveries since, plus what reads the ledger, the quarantine and the student keys (every
+build moves them). It builds everything when nothing is recorded, the fingerprint changed,
+a recorded delivery left the lake, or the warehouse is new; the record is removed before
+dbt runs and written back only when the build succeeded, so a failed or interrupted build
+is followed by a full one. Unit tests are left to CI (``tests/test_dbt_project.py`` runs a
+plain ``dbt build``, unit tests included).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from wholechild import identity, share, warehouse
+from wholechild import identity, lake, share, spark_engine, warehouse
 from wholechild.config import Paths
 from wholechild.registry import Registry
 
@@ -36,6 +49,7 @@ def dbt_executable() -> str:
 def dbt_env(paths: Paths) -> dict[str, str]:
     env = dict(os.environ)
     env["WHOLECHILD_HOME"] = str(paths.home)
+    env["WHOLECHILD_ENGINE"] = spark_engine.engine()  # profiles.yml's target, normalized
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     env.setdefault("DO_NOT_TRACK", "1")
     return env
@@ -64,20 +78,37 @@ def run_dbt(
     return subprocess.run(cmd, env=dbt_env(paths), capture_output=True, text=True, check=False)
 
 
-def before_build(registry: Registry, paths: Paths) -> None:
-    """Student keys and the lake views dbt reads. The caller holds the warehouse lock."""
+def before_build(registry: Registry, paths: Paths, *, engine_views: bool = True) -> None:
+    """Student keys and the lake views dbt reads. The caller holds the warehouse lock.
+
+    The warehouse's DuckDB views are refreshed on every engine (ops and analysts read
+    them). On Spark the same views are made in Spark's catalog too, by a short Spark
+    process, unless ``engine_views`` is False because the Spark build makes them itself.
+    """
     identity.build_student_keys(registry, paths)
     con = warehouse.connect_writer(paths)
     try:
         warehouse.sync_views(con, registry, paths)
     finally:
         con.close()
+    if engine_views and spark_engine.engine() == "spark":
+        spark_engine.require_success(spark_engine.run_step(paths, "views"), "views")
 
 
-def after_build(paths: Paths) -> None:
-    """The analyst share of a successful build. The caller holds the warehouse lock."""
+def after_build(paths: Paths, *, engine_export: bool = True) -> None:
+    """The analyst share of a successful build. The caller holds the warehouse lock.
+
+    After a Spark build the marts are first exported from Spark as Parquet (unless
+    ``engine_export`` is False because the Spark build did it) and the warehouse's
+    ``marts`` become views over them, so the share reads the Spark answers.
+    """
+    on_spark = spark_engine.engine() == "spark"
+    if on_spark and engine_export:
+        spark_engine.require_success(spark_engine.run_step(paths, "export"), "export")
     con = warehouse.connect_writer(paths)
     try:
+        if on_spark:
+            spark_engine.attach_marts(con, paths)
         share.export_share(con, paths)
     finally:
         con.close()
@@ -86,18 +117,33 @@ def after_build(paths: Paths) -> None:
 def build(registry: Registry, paths: Paths, select: str | None = None) -> DbtResult:
     """Keys, views, ``dbt build`` and the analyst share, all under the warehouse lock.
 
-    The Dagster dbt assets run the same three steps around dagster-dbt's own invocation.
+    ``select`` (dbt's ``--select``) builds that and leaves the record of the last full or
+    delta build alone; None builds what changed since it (see the module's docstring).
+    On Spark (``WHOLECHILD_ENGINE=spark``) one child process makes the views, runs dbt
+    and exports the marts (wholechild.spark_engine). The Dagster dbt assets run the same
+    three steps around dagster-dbt's own invocation.
     """
     from orchestration.dbt_prepare import prepare, workspace
 
+    on_spark = spark_engine.engine() == "spark"
     paths.ensure()
-    prepare(registry, workspace(paths))
+    project = workspace(paths)
+    prepare(registry, project)
     with warehouse.warehouse_lock(paths):
-        before_build(registry, paths)
-        args = ["build", "--quiet"] if select is None else ["build", "--quiet", "--select", select]
-        proc = run_dbt(args, paths)
+        plan = None if select is not None else plan_build(registry, paths, project)
+        if plan is not None:
+            select = plan.select
+            forget_build(paths)  # until this build succeeds, the next one is a full build
+        before_build(registry, paths, engine_views=False)
+        args = ["build", "--quiet", *(["--select", select] if select else []), *PRODUCTION]
+        if on_spark:
+            proc = spark_engine.run_step(paths, "build", args, project)
+        else:
+            proc = run_dbt(args, paths)
         if proc.returncode == 0:
-            after_build(paths)
+            after_build(paths, engine_export=False)
+            if plan is not None:
+                plan.record(paths)
     out = (proc.stdout or "") + (proc.stderr or "")
     built, failed = _count_results(paths)
     return DbtResult(
@@ -109,9 +155,86 @@ def build(registry: Registry, paths: Paths, select: str | None = None) -> DbtRes
     )
 
 
-def _count_results(paths: Paths) -> tuple[int, int]:
-    import json
+#: Production builds leave dbt's unit tests (fixed inputs, no warehouse data) to CI.
+PRODUCTION = ("--exclude-resource-type", "unit_test")
+#: Under WHOLECHILD_HOME: what the last successful build saw (see the module's docstring).
+BUILT = Path("dbt") / "built_deliveries.json"
+#: dbt sources every delivery moves: the ledger, the quarantine, the student keys.
+ALWAYS_SELECTED = ("source:ops+", "source:quarantine+", "source:pii+")
 
+
+@dataclass
+class BuildPlan:
+    """The selection of a build (None: everything) and what to record once it succeeds."""
+
+    select: str | None
+    deliveries: list[str]
+    fingerprint: str
+
+    def record(self, paths: Paths) -> None:
+        state = {"fingerprint": self.fingerprint, "deliveries": self.deliveries}
+        target = paths.home / BUILT
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_text(json.dumps(state, indent=1) + "\n", encoding="utf-8")
+        os.replace(tmp, target)
+
+
+def forget_build(paths: Paths) -> None:
+    (paths.home / BUILT).unlink(missing_ok=True)
+
+
+def plan_build(registry: Registry, paths: Paths, project: Path) -> BuildPlan:
+    """What a build with no ``--select`` must build, from the ledger as it is now (read
+    before dbt starts, so a delivery published meanwhile is built again next time)."""
+    ledger = lake.read_ledger(paths)
+    deliveries = sorted(str(d) for d in ledger["delivery_id"])
+    fingerprint = project_fingerprint(registry, project)
+    full = BuildPlan(None, deliveries, fingerprint)
+    try:
+        state = json.loads((paths.home / BUILT).read_text(encoding="utf-8"))
+        built = set(state["deliveries"])
+        same_project = state["fingerprint"] == fingerprint
+    except (OSError, ValueError, KeyError, TypeError):
+        return full  # no successful build recorded (or an unreadable record)
+    if not same_project or not paths.warehouse.exists() or not built <= set(deliveries):
+        return full  # the models or registry changed, a new warehouse, or a delivery left
+    new = ledger[~ledger["delivery_id"].isin(built) & (ledger["rows_published"] > 0)]
+    raw = sorted(
+        {
+            f"source:raw.{row.source}__{entity}+"
+            for row in new.itertuples()
+            for entity in (row.entities if isinstance(row.entities, str) else "").split(",")
+            if entity
+        }
+    )
+    return BuildPlan(" ".join([*raw, *ALWAYS_SELECTED]), deliveries, fingerprint)
+
+
+def project_fingerprint(registry: Registry, project: Path) -> str:
+    """sha256 of the engine and the dbt project a build runs (the checkout's files behind
+    the workspace's links and its generated files) and of the registry's YAML files. A
+    build on the other engine is a full build: its tables are not the last build's."""
+    from orchestration.dbt_prepare import NOT_LINKED
+
+    digest = hashlib.sha256(f"engine={spark_engine.engine()}\0".encode())
+    files: list[tuple[str, Path]] = []
+    for root, dirs, names in os.walk(project, followlinks=True):
+        here = Path(root)
+        if here == project:
+            dirs[:] = [d for d in dirs if d == "generated" or d not in NOT_LINKED]
+            names = [n for n in names if n not in NOT_LINKED]
+        dirs.sort()
+        files += [(f"dbt/{(here / n).relative_to(project).as_posix()}", here / n) for n in names]
+    folder = Path(registry.folder)
+    files += [(f"registry/{p.name}", p) for p in folder.glob("*.y*ml") if p.is_file()]
+    for name, path in sorted(files):
+        digest.update(name.encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _count_results(paths: Paths) -> tuple[int, int]:
     results = paths.home / "dbt" / "target" / "run_results.json"
     if not results.exists():
         return 0, 0

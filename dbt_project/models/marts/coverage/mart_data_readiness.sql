@@ -63,23 +63,9 @@ registered as (
     from {{ ref('int_coverage_sources') }}
 ),
 
-enrollment_spans as (
-    select
-        student_key,
-        school_year
-    from {{ ref('int_enrollment_spans') }}
-),
-
-current_year as (
-    select max(school_year) as school_year
-    from enrollment_spans
-),
-
 enrolled as (
-    select count(distinct enrollment_spans.student_key) as students_enrolled
-    from enrollment_spans
-    inner join current_year
-        on enrollment_spans.school_year = current_year.school_year
+    select students_enrolled
+    from {{ ref('int_coverage_enrolled_this_year') }}
 ),
 
 governance as (

@@ -1,0 +1,342 @@
+"""The dbt project on Apache Spark (``WHOLECHILD_ENGINE=spark``).
+
+The same sources, contracts, lake and dbt models as the DuckDB default; only the engine
+under dbt changes (docs/DEPLOY.md, "The Spark target"). dbt-spark's ``session`` method runs
+Spark inside the dbt process, so a build is one process (:func:`run_in_process`):
+
+1. a local Spark session with a Hive metastore (Derby) and warehouse under
+   ``$WHOLECHILD_HOME/spark/``, so the tables dbt builds outlive the process;
+2. the raw, ops, quarantine and pii views over the Parquet lake, in Spark SQL, the
+   same relations :func:`wholechild.warehouse.sync_views` gives DuckDB;
+3. ``dbt build`` in-process (dbtRunner) on the ``spark`` target, which reuses the session;
+4. every mart written to ``$WHOLECHILD_HOME/spark/marts/<mart>.parquet``.
+
+The caller then makes the warehouse's ``marts`` schema views over those files
+(:func:`attach_marts`), so the analyst share, the report and the CLI read a Spark build
+exactly as a DuckDB one. Dagster's dbt step runs ``dbt build`` itself (dagster-dbt), so
+for it step 2 and step 4 run alone, before and after (``views`` and ``export``).
+
+:func:`run_step` runs a step as a child (``python -m wholechild.spark_engine STEP``) so
+the JVM and the Derby metastore (one JVM at a time) never live in the CLI, a Dagster run
+or a test worker; the caller holds the warehouse lock around it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from schemas import ENTITIES
+from wholechild import lake
+from wholechild.config import Paths
+from wholechild.registry import Registry
+from wholechild.warehouse import quote_ident as warehouse_ident
+from wholechild.warehouse import quote_literal
+
+ENGINES = ("duckdb", "spark")
+
+SPARK_TYPES = {
+    "string": "string",
+    "date": "date",
+    "boolean": "boolean",
+    "bigint": "bigint",
+    "double": "double",
+}
+
+
+def engine() -> str:
+    """The dbt engine chosen by ``WHOLECHILD_ENGINE`` (default ``duckdb``)."""
+    value = os.environ.get("WHOLECHILD_ENGINE", "duckdb").strip().lower() or "duckdb"
+    if value not in ENGINES:
+        raise ValueError(
+            f"WHOLECHILD_ENGINE={value!r} is not an engine wholechild builds on; "
+            f"use one of {', '.join(ENGINES)}."
+        )
+    return value
+
+
+def spark_home(paths: Paths) -> Path:
+    return paths.home / "spark"
+
+
+def marts_dir(paths: Paths) -> Path:
+    """Every mart of the last Spark build, one Parquet file each (incl. stewardship)."""
+    return spark_home(paths) / "marts"
+
+
+def session_conf(paths: Paths) -> dict[str, str]:
+    """Settings of the local session; ``profiles.yml``'s spark output passes the same.
+
+    The Derby metastore and the warehouse directory live under the home, so a second
+    district or a test never sees this one's tables. Shuffle partitions are few because
+    the local session has two cores; a cluster sets its own (docs/DEPLOY.md).
+    """
+    root = spark_home(paths)
+    return {
+        "spark.master": os.environ.get("WHOLECHILD_SPARK_MASTER", "local[2]"),
+        "spark.app.name": "wholechild",
+        "spark.sql.warehouse.dir": str(root / "warehouse"),
+        "spark.hadoop.javax.jdo.option.ConnectionURL": (
+            f"jdbc:derby:;databaseName={root / 'metastore_db'};create=true"
+        ),
+        "spark.driver.extraJavaOptions": f"-Dderby.system.home={root}",
+        "spark.driver.memory": os.environ.get("WHOLECHILD_SPARK_DRIVER_MEMORY", "2g"),
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": "4",
+        "spark.sql.parquet.mergeSchema": "true",
+        # Rebuilding a table whose files outlived a crashed run must not fail.
+        "spark.sql.legacy.allowNonEmptyLocationInCTAS": "true",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+    }
+
+
+def session(paths: Paths):
+    from pyspark.sql import SparkSession
+
+    spark_home(paths).mkdir(parents=True, exist_ok=True)
+    builder = SparkSession.builder.enableHiveSupport()
+    for key, value in session_conf(paths).items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def quote_ident(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _arrow_to_spark(t: pa.DataType) -> str:
+    s = str(t)
+    if s.startswith("timestamp"):
+        return "timestamp"
+    return {
+        "string": "string",
+        "int64": "bigint",
+        "bool": "boolean",
+        "double": "double",
+        "date32[day]": "date",
+    }[s]
+
+
+def entity_columns(entity: str) -> list[tuple[str, str]]:
+    cols = [(n, SPARK_TYPES[c.type]) for n, c in ENTITIES[entity].columns.items()]
+    cols += [(n, _arrow_to_spark(t)) for n, t in lake.BOOKKEEPING]
+    return cols
+
+
+def view_sql(spark, pattern: str, columns: list[tuple[str, str]]) -> str:
+    """Spark's twin of :func:`wholechild.warehouse.view_sql`: the contract's columns in
+    order over a Parquet glob (schemas merged), NULL for a column no file has yet, or an
+    empty typed relation when the lake holds no file."""
+    if not glob.glob(pattern):
+        cols = ", ".join(f"cast(null as {t}) as {quote_ident(n)}" for n, t in columns)
+        return f"select {cols} where 1 = 0"
+    present = set(spark.read.option("mergeSchema", "true").parquet(pattern).columns)
+    cols = ", ".join(
+        f"cast({quote_ident(n) if n in present else 'null'} as {t}) as {quote_ident(n)}"
+        for n, t in columns
+    )
+    return f"select {cols} from parquet.{quote_ident(pattern)}"
+
+
+def bookkeeping_copy(paths: Paths, file: str, name: str) -> str:
+    """One Parquet file holding every delivery's ``file`` (``_ledger.parquet`` or
+    ``_quarantine.parquet``), for Spark; returns its glob ('' matches nothing when the lake
+    has none).
+
+    Hadoop-based readers (Spark, Hive, Trino) skip files whose names start with ``_`` as
+    hidden, so they cannot read the per-delivery bookkeeping files in place. Both are small
+    (a row per delivery, a row per rejected row), so a consolidated copy is cheap; DuckDB
+    reads the originals.
+    """
+    pattern = lake.raw_pattern(paths, None, file)
+    dest = spark_home(paths) / "bookkeeping" / f"{name}.parquet"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.unlink(missing_ok=True)
+    if not glob.glob(pattern):
+        return lake.literal_pattern(dest)
+    tmp = dest.with_name(f".{name}.parquet.tmp")
+    with duckdb.connect() as con:
+        con.execute(
+            f"copy (select * from read_parquet({quote_literal(pattern)}, union_by_name = true)) "
+            f"to {quote_literal(str(tmp))} (format parquet)"
+        )
+    os.replace(tmp, dest)
+    return lake.literal_pattern(dest)
+
+
+def sync_views(spark, registry: Registry, paths: Paths) -> None:
+    """(Re)create the raw, ops, quarantine and pii views in the Spark catalog."""
+    for schema in ("raw", "ops", "quarantine", "pii"):
+        spark.sql(f"create database if not exists {schema}")
+    for src in registry.sources.values():
+        for entity in src.entities:
+            pattern = lake.raw_pattern(paths, src.name, f"{entity}.parquet")
+            name = quote_ident(f"{src.name}__{entity}")
+            sql = view_sql(spark, pattern, entity_columns(entity))
+            spark.sql(f"create or replace view raw.{name} as {sql}")
+    for schema, view, file, arrow_schema in (
+        ("ops", "load_ledger", lake.LEDGER_FILE, lake.LEDGER_SCHEMA),
+        ("quarantine", "rejected_rows", lake.QUARANTINE_FILE, lake.QUARANTINE_SCHEMA),
+    ):
+        columns = [(f.name, _arrow_to_spark(f.type)) for f in arrow_schema]
+        pattern = bookkeeping_copy(paths, file, view)
+        spark.sql(f"create or replace view {schema}.{view} as {view_sql(spark, pattern, columns)}")
+    keys = paths.lake / "pii" / "student_keys.parquet"
+    spark.sql(
+        "create or replace view pii.student_keys as "
+        + view_sql(
+            spark,
+            lake.literal_pattern(keys),
+            [("district_id", "string"), ("student_key", "string")],
+        )
+    )
+
+
+def export_marts(spark, paths: Paths) -> list[Path]:
+    """Every table of the ``marts`` database to one Parquet file each, atomically."""
+    out = marts_dir(paths)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    names = sorted(r.tableName for r in spark.sql("show tables in marts").collect())
+    for name in names:
+        table = spark.table(f"marts.{quote_ident(name)}").toArrow()
+        dest = out / f"{name}.parquet"
+        tmp = out / f".{name}.parquet.tmp"
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, dest)
+        written.append(dest)
+    for stale in out.glob("*.parquet"):
+        if stale not in written:
+            stale.unlink()
+    return written
+
+
+def attach_marts(con: duckdb.DuckDBPyConnection, paths: Paths) -> list[str]:
+    """Make the warehouse's ``marts`` schema views over the Spark build's Parquet marts.
+
+    Everything after a build (the analyst share, the report, ``wholechild sources``,
+    the catalog) reads ``marts.*`` in the warehouse, so a Spark build is seen exactly as a
+    DuckDB one. ``con`` is the warehouse writer; a table left by an earlier DuckDB build
+    of the same home is replaced by the view.
+    """
+    con.execute("create schema if not exists marts")
+    existing = dict(
+        con.execute(
+            "select table_name, table_type from information_schema.tables "
+            "where table_schema = 'marts'"
+        ).fetchall()
+    )
+    names = []
+    for f in sorted(marts_dir(paths).glob("*.parquet")):
+        name = f.stem
+        if existing.get(name) == "BASE TABLE":
+            con.execute(f"drop table marts.{warehouse_ident(name)}")
+        con.execute(
+            f"create or replace view marts.{warehouse_ident(name)} as select * from "
+            f"read_parquet({quote_literal(lake.literal_pattern(f))})"
+        )
+        names.append(name)
+    for name, kind in existing.items():
+        if name not in names:
+            con.execute(
+                f"drop {'view' if kind == 'VIEW' else 'table'} marts.{warehouse_ident(name)}"
+            )
+    return names
+
+
+def dbt_command(paths: Paths, dbt_args: list[str], project_dir: Path) -> list[str]:
+    return [
+        *dbt_args,
+        "--project-dir",
+        str(project_dir),
+        "--profiles-dir",
+        str(project_dir),
+        "--target",
+        "spark",
+        "--target-path",
+        str(paths.home / "dbt" / "target"),
+        "--log-path",
+        str(paths.home / "dbt" / "logs"),
+    ]
+
+
+def run_in_process(
+    paths: Paths, step: str, dbt_args: list[str] | None = None, project_dir: Path | None = None
+) -> int:
+    """One step in this process: ``views`` (step 2), ``export`` (step 4), or ``build``
+    (steps 1-4 in one session); returns 0 on success, 1 when dbt failed."""
+    from wholechild.registry import load_registry
+
+    spark = session(paths)
+    if step in ("views", "build"):
+        sync_views(spark, load_registry(), paths)
+    if step == "build":
+        from dbt.cli.main import dbtRunner
+
+        if project_dir is None:
+            raise ValueError("the build step needs the dbt project directory")
+        result = dbtRunner().invoke(dbt_command(paths, dbt_args or ["build"], project_dir))
+        if not result.success:
+            if result.exception is not None:
+                print(f"dbt on Spark failed: {result.exception}", file=sys.stderr)
+            return 1
+    if step in ("export", "build"):
+        export_marts(spark, paths)
+    return 0
+
+
+def run_step(
+    paths: Paths, step: str, dbt_args: list[str] | None = None, project_dir: Path | None = None
+) -> subprocess.CompletedProcess:
+    """:func:`run_in_process` in a child Python (see the module docstring)."""
+    from wholechild.transform import dbt_env
+
+    env = dbt_env(paths)
+    env["WHOLECHILD_ENGINE"] = "spark"
+    cmd = [sys.executable, "-m", "wholechild.spark_engine", step]
+    if project_dir is not None:
+        cmd += ["--project-dir", str(project_dir)]
+    cmd += ["--", *(dbt_args or [])]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+
+
+def require_success(proc: subprocess.CompletedProcess, step: str) -> None:
+    if proc.returncode != 0:
+        tail = "\n".join(((proc.stdout or "") + (proc.stderr or "")).strip().splitlines()[-20:])
+        raise RuntimeError(f"Spark step {step!r} failed (exit {proc.returncode}):\n{tail}")
+
+
+def parse_args(argv: list[str]) -> tuple[str, Path | None, list[str]]:
+    """``STEP [--project-dir DIR] [-- DBT ARGS...]`` -> (step, project dir, dbt args).
+
+    Everything after ``--`` goes to dbt untouched (argparse would read dbt's own options).
+    """
+    dbt_args = argv[argv.index("--") + 1 :] if "--" in argv else []
+    own = argv[: argv.index("--")] if "--" in argv else argv
+    parser = argparse.ArgumentParser(prog="python -m wholechild.spark_engine")
+    parser.add_argument("step", choices=("views", "build", "export"))
+    parser.add_argument("--project-dir", type=Path)
+    ns = parser.parse_args(own)
+    return ns.step, ns.project_dir, dbt_args
+
+
+def main(argv: list[str] | None = None) -> int:
+    from wholechild.config import paths as current_paths
+
+    step, project_dir, dbt_args = parse_args(list(sys.argv[1:] if argv is None else argv))
+    return run_in_process(current_paths(), step, dbt_args, project_dir)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
