@@ -347,6 +347,11 @@ def cmd_demo(args, console) -> int:
     from wholechild.demo.generator import generate
 
     paths = config.paths()
+    if not args.keep and paths.lake_root is not None:
+        raise ConfigError(
+            f"the demo resets its home but never a lake outside it ({paths.lake}, from "
+            "WHOLECHILD_LAKE); unset WHOLECHILD_LAKE for the demo or pass --keep."
+        )
     if not args.keep and paths.home.exists():
         # Only ever delete a folder that looks like a wholechild home.
         markers = {"landing", "lake", "warehouse.duckdb", "archive", "rejected"}
@@ -363,6 +368,7 @@ def cmd_demo(args, console) -> int:
                 "warehouse.duckdb.wal",
                 "catalog",  # `wholechild catalog` writes here by default
                 "reports",
+                "spark",  # WHOLECHILD_ENGINE=spark: metastore, tables, marts
             }
         ):
             raise ConfigError(

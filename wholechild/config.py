@@ -20,6 +20,8 @@ class Paths:
     """The state layout under one ``WHOLECHILD_HOME`` (see PRODUCT.md, Configuration)."""
 
     home: Path
+    #: Root of the Parquet lake (``WHOLECHILD_LAKE``); None: ``home / "lake"``.
+    lake_root: Path | None = None
 
     @property
     def landing(self) -> Path:
@@ -35,7 +37,7 @@ class Paths:
 
     @property
     def lake(self) -> Path:
-        return self.home / "lake"
+        return self.lake_root if self.lake_root is not None else self.home / "lake"
 
     @property
     def lake_raw(self) -> Path:
@@ -92,8 +94,30 @@ def home() -> Path:
     return Path(os.environ.get("WHOLECHILD_HOME", "./.wholechild")).resolve()
 
 
+def lake_root() -> Path | None:
+    """``WHOLECHILD_LAKE``: where the Parquet lake lives, when not under the home.
+
+    A shared volume every engine and pod reads (docs/DEPLOY.md). It must be a filesystem
+    with an atomic ``rename`` within it (local disks, NFS, EFS, Azure Files): a delivery
+    is published by renaming its directory from ``_incoming/`` into ``raw/``, both under
+    this root. Object-storage URIs (``s3://``...) have no atomic rename and are refused
+    until publishing there writes a commit marker instead.
+    """
+    value = os.environ.get("WHOLECHILD_LAKE", "").strip()
+    if not value:
+        return None
+    if value.startswith("file://"):
+        value = value.removeprefix("file://")
+    elif "://" in value:
+        raise ValueError(
+            f"WHOLECHILD_LAKE={value!r} is an object-storage URI, which wholechild cannot "
+            "publish to atomically yet; give a local or shared-volume path (docs/DEPLOY.md)."
+        )
+    return Path(value).resolve()
+
+
 def paths() -> Paths:
-    return Paths(home())
+    return Paths(home(), lake_root())
 
 
 def sources_dir() -> Path:
