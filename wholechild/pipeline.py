@@ -172,15 +172,17 @@ def audit_delivery(
 
 
 def _lookup(source: Source, paths: Paths | None):
-    """entity -> the source's current published rows (what a delete by id can name)."""
+    """entity -> the source's current published rows (what a delete by id can name); its
+    ``by_id(entity, ids)`` reads only the rows those ids name (``tombstones.PublishedRows``)."""
     if paths is None:
         return None
+    from wholechild.tombstones import PublishedRows
 
-    def current(entity: str) -> pd.DataFrame:
+    def mode_of(entity: str) -> str:
         export = source.export_of(entity)
-        return lake.current_rows(paths, source.name, entity, export.mode if export else source.mode)
+        return export.mode if export else source.mode
 
-    return current
+    return PublishedRows(paths, source.name, mode_of)
 
 
 def _entities_of(source: Source, path: Path) -> list[str]:

@@ -246,12 +246,42 @@ def _student_roles(bundle: Bundle, users: Columns) -> tuple[pd.Series, pd.Series
     org = students.drop_duplicates("user").set_index("user")["org"]
     is_student = ids.isin(set(students["user"])).fillna(False)
     unknown = ~ids.isin(set(roles["user"].dropna())).fillna(False)
-    return is_student, unknown, _objects(org.get(i) if not pd.isna(i) else None for i in ids)
+    return is_student, unknown, _take(org, ids)
 
 
 def _objects(values) -> pd.Series:
     """Python values as an object Series (None for missing), whatever they are."""
     return pd.Series([None if v is None or v is pd.NA else v for v in values], dtype=object)
+
+
+def _take(values: pd.Series, ids: pd.Series) -> pd.Series:
+    """``_objects(values.get(i) if not pd.isna(i) else None for i in ids)``, vectorized.
+
+    None for a missing id or one not in the (unique) index, else what ``.get`` returns,
+    pd.NA as None (a ``str`` column's NaN stays NaN, as there). One index lookup for all
+    ids instead of two pandas calls per id (13.7 s of a 100k-student bundle before);
+    ``tests/test_oneroster_differential.py`` holds it to the per-id form.
+    """
+    n = len(ids)
+    out = np.full(n, None, dtype=object)
+    if n == 0 or len(values) == 0:
+        return pd.Series(out, dtype=object)
+    if not values.index.is_unique:
+        raise ValueError("a lookup needs a unique index")
+    pos = values.index.get_indexer(ids.astype(object))
+    pos[ids.isna().to_numpy(dtype=bool)] = -1  # a missing id names nothing, even an NA label
+    hit = pos >= 0
+    if isinstance(values.dtype, pd.StringDtype):  # NA as .get gives it: None, or NaN for str
+        na = values.dtype.na_value
+        table = values.to_numpy(dtype=object, na_value=None if na is pd.NA else na)
+    else:
+        raw = values.array
+        table = np.empty(len(values), dtype=object)
+        for k in range(len(values)):
+            v = raw[k]
+            table[k] = None if v is None or v is pd.NA else v
+    out[hit] = table[pos[hit]]
+    return pd.Series(out, dtype=object)
 
 
 def _first_school(value, schools: set[str]):
@@ -311,10 +341,7 @@ def _demographics(bundle: Bundle, ids: pd.Series) -> dict[str, pd.Series]:
     for header, column in RACE_FLAGS.items():
         frame[column] = d(header)
     frame = frame[frame["id"].notna()].drop_duplicates("id", keep="last").set_index("id")
-    return {
-        column: _objects(frame[column].get(i) if not pd.isna(i) else None for i in ids)
-        for column in frame.columns
-    }
+    return {column: _take(frame[column], ids) for column in frame.columns}
 
 
 def _lookup(bundle: Bundle, stem: str, columns: dict[str, str]) -> pd.DataFrame:
@@ -436,7 +463,7 @@ def build_section_enrollment(bundle: Bundle, export: Export) -> Part:
 
     def from_class(column: str) -> pd.Series:
         values = info[column] if len(info) else pd.Series([], dtype=object)
-        return _objects(values.get(s) if not pd.isna(s) else None for s in section)
+        return _take(values, section)
 
     teachers = _teachers(c, deleted)
     teacher = pd.Series(
