@@ -1,0 +1,1 @@
+import wholechild  # noqa: F401  (its warning filter precedes pandera's import)

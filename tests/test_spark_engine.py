@@ -209,3 +209,44 @@ def test_the_share_and_warehouse_read_the_spark_build(both_engines):
     assert shared == set(on_duckdb) - {"mart_unmatched_records"}
     profile = pq.read_table(home / "share" / "mart_whole_child_profile.parquet")
     assert profile.num_rows == on_duckdb["mart_whole_child_profile"].num_rows
+
+
+@pytest.mark.slow
+def test_dagster_builds_a_delivery_on_spark(home, sources_dir, tmp_path, monkeypatch):
+    """The Dagster path: a sensor's run ingests a delivery, then dagster-dbt runs `dbt
+    build` on the Spark target between the Spark views and the mart export steps."""
+    import dagster as dg
+
+    from orchestration.definitions import build_defs
+    from orchestration.defs.sources.sensors import build_landing_sensor
+    from tests.conftest import MAP_GROWTH_YML, land
+    from tests.test_orchestration_run import FALL, KEY
+    from wholechild.registry import load_registry
+
+    missing = spark_missing()
+    if missing:
+        pytest.skip(f"the Spark Dagster test needs Spark: {missing}")
+    monkeypatch.setenv("WHOLECHILD_ENGINE", "spark")
+    (sources_dir / "map_growth.yml").write_text(MAP_GROWTH_YML)
+    registry = load_registry(sources_dir)
+    project = tmp_path / "dbt_project"
+    shutil.copytree(ROOT / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs"))
+    defs = build_defs(registry, dbt_project_dir=project)
+    land(home, "map_growth", "map_fall_2025-09-30.csv", FALL)
+    stg = dg.AssetKey(["staging", "stg_assessment_result"])
+    with dg.instance_for_test() as instance:
+        sensor = build_landing_sensor(registry.sources["map_growth"])
+        tick = sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
+        result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+            instance=instance,
+            asset_selection=[KEY, stg],
+            run_config=tick.run_requests[0].run_config,
+        )
+    assert result.success
+    assert {KEY, stg} <= {e.asset_key for e in result.get_asset_materialization_events()}
+    table = home.home / "spark" / "warehouse" / "staging.db" / "stg_assessment_result"
+    with duckdb.connect() as con:
+        rows = con.execute(
+            "select count(*) from read_parquet(?)", [f"{table}/*.parquet"]
+        ).fetchall()
+    assert rows == [(3,)]

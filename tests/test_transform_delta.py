@@ -110,7 +110,7 @@ def test_a_failed_build_forgets_the_record_so_the_next_is_full(home, loaded, mon
     class Failed:
         returncode, stdout, stderr = 2, "", "boom"
 
-    monkeypatch.setattr(transform, "before_build", lambda registry, paths: None)
+    monkeypatch.setattr(transform, "before_build", lambda registry, paths, **_: None)
     monkeypatch.setattr(transform, "run_dbt", lambda args, paths: Failed())
     result = transform.build(loaded, home)
     assert not result.ok and "--select" in result.command
@@ -137,8 +137,8 @@ def test_an_explicit_select_leaves_the_record_alone(home, loaded, monkeypatch):
     class Ok:
         returncode, stdout, stderr = 0, "", ""
 
-    monkeypatch.setattr(transform, "before_build", lambda registry, paths: None)
-    monkeypatch.setattr(transform, "after_build", lambda paths: None)
+    monkeypatch.setattr(transform, "before_build", lambda registry, paths, **_: None)
+    monkeypatch.setattr(transform, "after_build", lambda paths, **_: None)
     monkeypatch.setattr(transform, "run_dbt", lambda args, paths: Ok())
     result = transform.build(loaded, home, select="stg_attendance_event")
     assert result.command[:4] == ["build", "--quiet", "--select", "stg_attendance_event"]

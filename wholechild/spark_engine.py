@@ -208,7 +208,9 @@ def export_marts(spark, paths: Paths) -> list[Path]:
     out = marts_dir(paths)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    names = sorted(r.tableName for r in spark.sql("show tables in marts").collect())
+    names = []
+    if spark.catalog.databaseExists("marts"):  # not before a build that reaches a mart
+        names = sorted(r.tableName for r in spark.sql("show tables in marts").collect())
     for name in names:
         table = spark.table(f"marts.{quote_ident(name)}").toArrow()
         dest = out / f"{name}.parquet"
