@@ -12,7 +12,8 @@
     share (0..1, the largest of its events' absences).
 
     attendance_chronic_flag(days_absent, days_enrolled): true when
-    days_absent / days_enrolled >= `wholechild:attendance:chronic_threshold` (inclusive);
+    days_absent / days_enrolled >= `wholechild:attendance:chronic_threshold` (inclusive,
+    compared through wholechild_stable so 17.9 of 179 days is exactly 10%);
     NULL when days_enrolled < `wholechild:attendance:chronic_min_days` (the student is
     not counted for chronic absence at all).
 
@@ -52,7 +53,7 @@ case
             when {{ days_enrolled }} < {{ var('wholechild:attendance:chronic_min_days') }}
                 then cast(null as {{ cast_to('boolean') }})
             else
-                {{ days_absent }} / {{ days_enrolled }}
+                {{ wholechild_stable(days_absent ~ ' / ' ~ days_enrolled) }}
                 >= cast({{ var('wholechild:attendance:chronic_threshold') }} as {{ cast_to('double') }})
         end
 {%- endmacro %}
@@ -62,11 +63,11 @@ case
 case
             when {{ days_enrolled }} < {{ var('wholechild:attendance:chronic_min_days') }}
                 then cast(null as {{ cast_to('string') }})
-            when {{ days_absent }} / {{ days_enrolled }} <= cast(0.05 as {{ cast_to('double') }})
+            when {{ wholechild_stable(days_absent ~ ' / ' ~ days_enrolled) }} <= cast(0.05 as {{ cast_to('double') }})
                 then 'satisfactory'
-            when {{ days_absent }} / {{ days_enrolled }} < cast(0.10 as {{ cast_to('double') }})
+            when {{ wholechild_stable(days_absent ~ ' / ' ~ days_enrolled) }} < cast(0.10 as {{ cast_to('double') }})
                 then 'at_risk'
-            when {{ days_absent }} / {{ days_enrolled }} <= cast(0.20 as {{ cast_to('double') }})
+            when {{ wholechild_stable(days_absent ~ ' / ' ~ days_enrolled) }} <= cast(0.20 as {{ cast_to('double') }})
                 then 'chronic'
             else 'severe'
         end

@@ -260,7 +260,7 @@ final as (
         school_id,
         school_year,
         cast(days_enrolled as {{ cast_to('bigint') }}) as days_enrolled,
-        cast(days_absent as {{ cast_to('double') }}) as days_absent,
+        cast({{ wholechild_stable('days_absent') }} as {{ cast_to('double') }}) as days_absent,
         first_day_enrolled,
         last_day_enrolled,
         as_of_date
@@ -271,7 +271,7 @@ final as (
         school_id,
         school_year,
         cast(days_enrolled as {{ cast_to('bigint') }}) as days_enrolled,
-        cast(days_absent as {{ cast_to('double') }}) as days_absent,
+        cast({{ wholechild_stable('days_absent') }} as {{ cast_to('double') }}) as days_absent,
         first_day_enrolled,
         last_day_enrolled,
         as_of_date

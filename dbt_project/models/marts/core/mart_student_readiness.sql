@@ -97,7 +97,7 @@ student_years as (
         coalesce(coursework.final_marks, 0) > 0 as has_marks,
         case
             when attendance.days_enrolled > 0
-                then attendance.days_absent / attendance.days_enrolled
+                then {{ wholechild_stable('attendance.days_absent / attendance.days_enrolled') }}
         end as absence_rate,
         case when assessment.ela_proficient is not null then 1 else 0 end
         + case when assessment.math_proficient is not null then 1 else 0 end

@@ -143,11 +143,13 @@ final as (
         student_years.student_key,
         cast(student_years.school_year as {{ cast_to('bigint') }}) as school_year,
         cast(coalesce(mark_years.final_marks, 0) as {{ cast_to('bigint') }}) as final_marks,
-        cast(mark_years.gpa as {{ cast_to('double') }}) as gpa,
+        cast({{ wholechild_stable('mark_years.gpa') }} as {{ cast_to('double') }}) as gpa,
         cast(mark_years.core_course_failures as {{ cast_to('bigint') }}) as core_course_failures,
         cast(mark_years.any_course_failures as {{ cast_to('bigint') }}) as any_course_failures,
         cast(mark_years.credits_attempted as {{ cast_to('double') }}) as credits_attempted,
-        cast(mark_years.credits_earned as {{ cast_to('double') }}) as credits_earned,
+        cast(
+            {{ wholechild_stable('mark_years.credits_earned') }} as {{ cast_to('double') }}
+        ) as credits_earned,
         cast(
             coalesce(section_years.sections_enrolled, 0) as {{ cast_to('bigint') }}
         ) as sections_enrolled,

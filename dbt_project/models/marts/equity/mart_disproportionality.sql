@@ -223,7 +223,9 @@ ratios as (
 flagged as (
     select
         *,
-        coalesce(is_calculated and risk_ratio > {{ threshold }}, false) as exceeds_this_year
+        coalesce(
+            is_calculated and {{ wholechild_stable('risk_ratio') }} > {{ threshold }}, false
+        ) as exceeds_this_year
     from ratios
 ),
 
