@@ -165,3 +165,31 @@ def test_run_without_config_processes_every_pending_delivery(home, source, insta
     statuses = set(lake.read_ledger(home, "map_growth")["status"])
     assert statuses == {"published", "duplicate"}
     assert not list((home.landing / "map_growth").iterdir())
+
+
+def test_a_run_for_a_later_delivery_loads_the_earlier_ones_first(home, source, instance):
+    """The daemon may start the sensor's runs in any order; the winter file's run applies
+    the fall file first (as `wholechild run` would), and the fall run then has nothing."""
+    land(home, "map_growth", "map_fall_2025-09-30.csv", FALL)
+    winter = FALL.replace("09/1", "01/2").replace("TX003", "TX004")
+    land(home, "map_growth", "map_winter_2026-01-20.csv", winter)
+    tick = build_landing_sensor(source).evaluate_tick(dg.build_sensor_context(instance=instance))
+    requests = {
+        r.run_config["ops"]["ingest_map_growth"]["config"]["delivery"]: r for r in tick.run_requests
+    }
+    assert set(requests) == {"map_fall_2025-09-30.csv", "map_winter_2026-01-20.csv"}
+
+    def run(name):
+        return dg.materialize(
+            [build_source_assets(source)],
+            instance=instance,
+            run_config=requests[name].run_config,
+            tags=requests[name].tags,
+        )
+
+    assert run("map_winter_2026-01-20.csv").success
+    ledger = lake.read_ledger(home)
+    assert ledger["file_name"].tolist() == ["map_fall_2025-09-30.csv", "map_winter_2026-01-20.csv"]
+    assert ledger["applied_at"].is_monotonic_increasing
+    assert run("map_fall_2025-09-30.csv").success
+    assert len(lake.read_ledger(home)) == 2

@@ -21,7 +21,7 @@ from pydantic import Field
 
 from orchestration import runtime
 from schemas import ENTITIES
-from wholechild import coverage, pipeline
+from wholechild import coverage, landing, pipeline
 from wholechild.pipeline import DeliveryOutcome
 from wholechild.registry import Source
 
@@ -187,14 +187,36 @@ def _deliveries_to_process(
                 "filed it away; nothing to do."
             )
             return []
-        return [path]
+        # The sensor requests one run per file and the daemon may start them in any
+        # order, so the deliveries of this source that apply before this one (an earlier
+        # day; an Ed-Fi upserts file before the deletes file of its window) go first, as
+        # `wholechild run` applies them; their own runs then find them filed away.
+        named = landing.apply_order_key(landing.LandedFile(path, 0, path.stat().st_mtime))
+        earlier = [
+            f.path
+            for f in _pending_for_selection(context, registry, source, paths)
+            if f.path != path and landing.apply_order_key(f) < named
+        ]
+        if earlier:
+            context.log.info(
+                f"{len(earlier)} earlier deliveries of {source.name} apply before {name}; "
+                "loading them first: " + ", ".join(p.name for p in earlier)
+            )
+        return [*earlier, path]
+    return [f.path for f in _pending_for_selection(context, registry, source, paths)]
+
+
+def _pending_for_selection(
+    context: dg.AssetExecutionContext, registry, source: Source, paths
+) -> list[landing.LandedFile]:
+    """Settled deliveries of ``source`` whose entity this run materializes, in apply order."""
     selected = {k.path[-1] for k in context.selected_asset_keys}
     everything = selected >= set(source.entities)
     todo = []
     for src, landed in pipeline.pending(registry, paths, [source.name]):
         export = src.export_for(landed.name)
         if everything or (export is not None and export.entity in selected):
-            todo.append(landed.path)
+            todo.append(landed)
     return todo
 
 
