@@ -92,9 +92,9 @@ def lines(*rows: str, header: str = HEADER, nl: str = "\n") -> str:
     return nl.join([header, *rows]) + nl
 
 
-# The reader rejects a file it cannot decode (or split) before it hands back any record, and
-# pipeline.audit_delivery counts rows read only from what the reader returned, so such a
-# rejected delivery is ledgered with rows_read 0 instead of counting its rows as quarantined.
+# A file the reader rejects before it hands back any record (an encoding it cannot decode,
+# a quote left open) is still ledgered with every row read and quarantined: each case's
+# rows_read is compared with an independent count of the file (count_as).
 CASES = [
     # --- encodings ------------------------------------------------------------------------
     Case("utf8_bom", b"\xef\xbb\xbf" + GOOD.encode(), "published", expect={"004512": ANA}),
