@@ -160,7 +160,7 @@ def _summary(console, outcomes, dbt_result) -> None:
     """The closing table of ``run`` and ``demo``: what was loaded and built, and where."""
     from rich.table import Table
 
-    from wholechild import config
+    from wholechild import config, spark_engine
 
     paths = config.paths()
     rows = _print_coverage(console, paths)
@@ -188,6 +188,12 @@ def _summary(console, outcomes, dbt_result) -> None:
             "coverage",
             f"{len(rows) - len(missing)}/{len(rows)} whole-child domains connected"
             + (f" (not yet: {', '.join(missing)})" if missing else ""),
+        )
+    if spark_engine.engine() == "spark":
+        t.add_row(
+            "engine",
+            f"Spark (tables in {spark_engine.spark_home(paths)}; the warehouse's marts are "
+            f"views over {spark_engine.marts_dir(paths)}/*.parquet)",
         )
     t.add_row("warehouse", str(paths.warehouse))
     t.add_row("analyst share", f"{paths.analytics} (views over {paths.share}/*.parquet)")

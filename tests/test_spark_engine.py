@@ -250,3 +250,21 @@ def test_dagster_builds_a_delivery_on_spark(home, sources_dir, tmp_path, monkeyp
             "select count(*) from read_parquet(?)", [f"{table}/*.parquet"]
         ).fetchall()
     assert rows == [(3,)]
+
+
+def test_the_run_summary_names_the_spark_engine(monkeypatch, tmp_path):
+    from rich.console import Console
+
+    from orchestration import cli
+
+    monkeypatch.setenv("WHOLECHILD_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("WHOLECHILD_SOURCES", str(tmp_path / "sources"))
+    (tmp_path / "sources").mkdir()
+    console = Console(record=True, width=300)
+    monkeypatch.setenv("WHOLECHILD_ENGINE", "spark")
+    cli._summary(console, [], None)
+    assert f"Spark (tables in {tmp_path / 'home' / 'spark'}" in console.export_text()
+    console = Console(record=True, width=300)
+    monkeypatch.setenv("WHOLECHILD_ENGINE", "duckdb")
+    cli._summary(console, [], None)
+    assert "Spark (tables in" not in console.export_text()
