@@ -16,7 +16,7 @@ import pytest
 
 from orchestration.dbt_prepare import prepare, workspace
 from tests.conftest import ROOT, land
-from wholechild import pipeline, transform
+from wholechild import lake, pipeline, transform
 from wholechild.config import Paths
 from wholechild.registry import load_registry
 
@@ -144,6 +144,41 @@ def test_an_explicit_select_leaves_the_record_alone(home, loaded, monkeypatch):
     assert result.command[:4] == ["build", "--quiet", "--select", "stg_attendance_event"]
     state = json.loads((home.home / transform.BUILT).read_text())
     assert state["deliveries"] == plan.deliveries
+
+
+def test_a_failed_selected_build_forgets_the_record_too(home, loaded, monkeypatch):
+    _built(loaded, home)
+
+    class Failed:
+        returncode, stdout, stderr = 1, "", "boom"
+
+    monkeypatch.setattr(transform, "before_build", lambda registry, paths, **_: None)
+    monkeypatch.setattr(transform, "run_dbt", lambda args, paths: Failed())
+    assert not transform.build(loaded, home, select="stg_attendance_event").ok
+    assert not (home.home / transform.BUILT).exists()
+
+
+def test_on_spark_a_missing_metastore_forces_a_full_build(home, loaded, monkeypatch):
+    monkeypatch.setenv("WHOLECHILD_ENGINE", "spark")
+    _built(loaded, home)
+    assert _plan(loaded, home).select is None  # no metastore and tables under spark/ yet
+    (home.home / "spark" / "metastore_db").mkdir(parents=True)
+    (home.home / "spark" / "warehouse").mkdir()
+    assert _plan(loaded, home).select is not None
+    monkeypatch.setenv("WHOLECHILD_ENGINE", "duckdb")
+    assert _plan(loaded, home).select is None  # built on the other engine
+
+
+def test_a_new_delivery_the_ledger_names_no_entity_of_forces_a_full_build(
+    home, loaded, monkeypatch
+):
+    _built(loaded, home)
+    land(home, "attendance", "attendance_2025-09-04.csv", DAY_2)
+    pipeline.process_pending(loaded, home)
+    ledger = lake.read_ledger(home)
+    ledger.loc[ledger.index[-1], "entities"] = None
+    monkeypatch.setattr(transform.lake, "read_ledger", lambda paths: ledger)
+    assert _plan(loaded, home).select is None
 
 
 # ------------------------------------------------------------------------ the slow proof

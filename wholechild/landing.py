@@ -49,7 +49,8 @@ def date_in_name(name: str) -> dt.date | None:
     return None
 
 
-def _tree_signature(path: Path) -> tuple[int, float]:
+def tree_signature(path: Path) -> tuple[int, float]:
+    """Size and newest mtime of a delivery: a file, or a bundle folder and everything in it."""
     if path.is_dir():
         size, mtime = 0, path.stat().st_mtime
         for p in sorted(path.rglob("*")):
@@ -77,7 +78,7 @@ def list_landed(folder: Path) -> list[LandedFile]:
         if p.is_symlink():
             continue
         try:
-            size, mtime = _tree_signature(p)
+            size, mtime = tree_signature(p)
         except FileNotFoundError:  # filed away by another process while we listed
             continue
         out.append(LandedFile(p, size, mtime))

@@ -92,6 +92,9 @@ def session_conf(paths: Paths) -> dict[str, str]:
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.shuffle.partitions": "4",
         "spark.sql.parquet.mergeSchema": "true",
+        # Spark 4's default, set explicitly: a bad cast or a division by zero fails the
+        # model instead of giving NULL (the models divide through nullif, as on DuckDB).
+        "spark.sql.ansi.enabled": "true",
         # Rebuilding a table whose files outlived a crashed run must not fail.
         "spark.sql.legacy.allowNonEmptyLocationInCTAS": "true",
         "spark.ui.enabled": "false",
@@ -208,9 +211,11 @@ def export_marts(spark, paths: Paths) -> list[Path]:
     out = marts_dir(paths)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    names = []
-    if spark.catalog.databaseExists("marts"):  # not before a build that reaches a mart
-        names = sorted(r.tableName for r in spark.sql("show tables in marts").collect())
+    if not spark.catalog.databaseExists("marts"):
+        # No build has reached a mart in this metastore (a selection that stops at
+        # staging, or a new metastore): keep the marts exported before, remove nothing.
+        return sorted(out.glob("*.parquet"))
+    names = sorted(r.tableName for r in spark.sql("show tables in marts").collect())
     for name in names:
         table = spark.table(f"marts.{quote_ident(name)}").toArrow()
         dest = out / f"{name}.parquet"
@@ -299,13 +304,20 @@ def run_in_process(
 
 
 def run_step(
-    paths: Paths, step: str, dbt_args: list[str] | None = None, project_dir: Path | None = None
+    paths: Paths,
+    step: str,
+    dbt_args: list[str] | None = None,
+    project_dir: Path | None = None,
+    sources: Path | None = None,
 ) -> subprocess.CompletedProcess:
-    """:func:`run_in_process` in a child Python (see the module docstring)."""
+    """:func:`run_in_process` in a child Python (see the module docstring), reading the
+    caller's home, lake and (when given) source registry folder."""
     from wholechild.transform import dbt_env
 
     env = dbt_env(paths)
     env["WHOLECHILD_ENGINE"] = "spark"
+    if sources is not None:
+        env["WHOLECHILD_SOURCES"] = str(sources)
     cmd = [sys.executable, "-m", "wholechild.spark_engine", step]
     if project_dir is not None:
         cmd += ["--project-dir", str(project_dir)]
@@ -313,10 +325,25 @@ def run_step(
     return subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
 
 
-def require_success(proc: subprocess.CompletedProcess, step: str) -> None:
+class SparkStepFailed(RuntimeError):
+    """A Spark step failed; the message is one sentence, the output is kept for --debug."""
+
+    def __init__(self, message: str, output: str):
+        super().__init__(message)
+        self.output = output
+
+
+def require_success(proc: subprocess.CompletedProcess, step: str, paths: Paths) -> None:
     if proc.returncode != 0:
-        tail = "\n".join(((proc.stdout or "") + (proc.stderr or "")).strip().splitlines()[-20:])
-        raise RuntimeError(f"Spark step {step!r} failed (exit {proc.returncode}):\n{tail}")
+        output = (proc.stdout or "") + (proc.stderr or "")
+        last = next(
+            (line.strip() for line in reversed(output.splitlines()) if line.strip()), "no output"
+        )
+        raise SparkStepFailed(
+            f"the Spark {step} step failed (exit {proc.returncode}): {last[:300]}; "
+            f"dbt's log is {paths.home / 'dbt' / 'logs' / 'dbt.log'}",
+            output,
+        )
 
 
 def parse_args(argv: list[str]) -> tuple[str, Path | None, list[str]]:

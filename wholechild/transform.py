@@ -47,8 +47,12 @@ def dbt_executable() -> str:
 
 
 def dbt_env(paths: Paths) -> dict[str, str]:
+    """The environment of dbt and the Spark child: they read the same home and lake as
+    the caller, whatever the caller's own environment says."""
     env = dict(os.environ)
     env["WHOLECHILD_HOME"] = str(paths.home)
+    if paths.lake_root is not None:
+        env["WHOLECHILD_LAKE"] = str(paths.lake_root)
     env["WHOLECHILD_ENGINE"] = spark_engine.engine()  # profiles.yml's target, normalized
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     env.setdefault("DO_NOT_TRACK", "1")
@@ -92,7 +96,9 @@ def before_build(registry: Registry, paths: Paths, *, engine_views: bool = True)
     finally:
         con.close()
     if engine_views and spark_engine.engine() == "spark":
-        spark_engine.require_success(spark_engine.run_step(paths, "views"), "views")
+        spark_engine.require_success(
+            spark_engine.run_step(paths, "views", sources=Path(registry.folder)), "views", paths
+        )
 
 
 def after_build(paths: Paths, *, engine_export: bool = True) -> None:
@@ -104,7 +110,7 @@ def after_build(paths: Paths, *, engine_export: bool = True) -> None:
     """
     on_spark = spark_engine.engine() == "spark"
     if on_spark and engine_export:
-        spark_engine.require_success(spark_engine.run_step(paths, "export"), "export")
+        spark_engine.require_success(spark_engine.run_step(paths, "export"), "export", paths)
     con = warehouse.connect_writer(paths)
     try:
         if on_spark:
@@ -137,13 +143,19 @@ def build(registry: Registry, paths: Paths, select: str | None = None) -> DbtRes
         before_build(registry, paths, engine_views=False)
         args = ["build", "--quiet", *(["--select", select] if select else []), *PRODUCTION]
         if on_spark:
-            proc = spark_engine.run_step(paths, "build", args, project)
+            proc = spark_engine.run_step(
+                paths, "build", args, project, sources=Path(registry.folder)
+            )
         else:
             proc = run_dbt(args, paths)
         if proc.returncode == 0:
             after_build(paths, engine_export=False)
             if plan is not None:
                 plan.record(paths)
+        else:
+            # Even a selected build may have dropped tables it failed to rebuild (Spark
+            # drops a Parquet table before creating it): the next build is a full one.
+            forget_build(paths)
     out = (proc.stdout or "") + (proc.stderr or "")
     built, failed = _count_results(paths)
     return DbtResult(
@@ -197,9 +209,11 @@ def plan_build(registry: Registry, paths: Paths, project: Path) -> BuildPlan:
         same_project = state["fingerprint"] == fingerprint
     except (OSError, ValueError, KeyError, TypeError):
         return full  # no successful build recorded (or an unreadable record)
-    if not same_project or not paths.warehouse.exists() or not built <= set(deliveries):
+    if not same_project or not built_tables_exist(paths) or not built <= set(deliveries):
         return full  # the models or registry changed, a new warehouse, or a delivery left
     new = ledger[~ledger["delivery_id"].isin(built) & (ledger["rows_published"] > 0)]
+    if any(not isinstance(e, str) or not e.strip() for e in new["entities"]):
+        return full  # a delivery whose entities the ledger does not name: build it all
     raw = sorted(
         {
             f"source:raw.{row.source}__{entity}+"
@@ -211,13 +225,40 @@ def plan_build(registry: Registry, paths: Paths, project: Path) -> BuildPlan:
     return BuildPlan(" ".join([*raw, *ALWAYS_SELECTED]), deliveries, fingerprint)
 
 
+def built_tables_exist(paths: Paths) -> bool:
+    """The store the last build wrote is still there: the DuckDB file, or on Spark its
+    metastore and warehouse folder (a new pod or a cleaned home has neither)."""
+    if spark_engine.engine() == "spark":
+        home = spark_engine.spark_home(paths)
+        return (home / "metastore_db").is_dir() and (home / "warehouse").is_dir()
+    return paths.warehouse.exists()
+
+
+#: Python that decides what dbt reads (the lake views of both engines, the lake layout):
+#: a change to it is a change to every model's input, so it is in the fingerprint.
+VIEW_CODE = ("lake.py", "warehouse.py", "spark_engine.py", "identity.py")
+
+
 def project_fingerprint(registry: Registry, project: Path) -> str:
-    """sha256 of the engine and the dbt project a build runs (the checkout's files behind
-    the workspace's links and its generated files) and of the registry's YAML files. A
-    build on the other engine is a full build: its tables are not the last build's."""
+    """sha256 of the engine, the versions of dbt and its adapters, the Python that makes
+    the lake views (:data:`VIEW_CODE`), the dbt project a build runs (the checkout's files
+    behind the workspace's links and its generated files) and the registry's YAML files.
+    Any change there is a full build: the kept tables were built by the old inputs."""
+    from importlib import metadata
+
     from orchestration.dbt_prepare import NOT_LINKED
 
     digest = hashlib.sha256(f"engine={spark_engine.engine()}\0".encode())
+    for package in ("dbt-core", "dbt-duckdb", "dbt-spark", "duckdb", "pyspark"):
+        try:
+            digest.update(f"{package}={metadata.version(package)}\0".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{package}=-\0".encode())
+    here_dir = Path(__file__).parent
+    for name in VIEW_CODE:
+        digest.update(
+            name.encode() + b"\0" + hashlib.sha256((here_dir / name).read_bytes()).digest()
+        )
     files: list[tuple[str, Path]] = []
     for root, dirs, names in os.walk(project, followlinks=True):
         here = Path(root)

@@ -44,8 +44,14 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         # The same steps as `wholechild run` (wholechild.transform.build), around
         # dagster-dbt's invocation so each model is its own materialization.
         with warehouse.warehouse_lock(paths):
+            # This build is not recorded for `wholechild run`'s delta selection, and may
+            # fail halfway: the next CLI build is a full one.
+            transform.forget_build(paths)
             transform.before_build(registry, paths)
-            yield from dbt.cli(["build"], context=context, target_path=target_path(paths)).stream()
+            # Like every production build, unit tests are left to CI (transform.PRODUCTION).
+            yield from dbt.cli(
+                ["build", *transform.PRODUCTION], context=context, target_path=target_path(paths)
+            ).stream()
             transform.after_build(paths)
 
     return wholechild_dbt

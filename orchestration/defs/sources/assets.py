@@ -181,21 +181,30 @@ def _deliveries_to_process(
                 f"run config delivery '{name}' must be a file name inside {folder}, not a path."
             )
         path = folder / name
+        gone = (
+            f"{name} is no longer in {folder}: another run or `wholechild run` already "
+            "filed it away; nothing to do."
+        )
         if not path.exists():
-            context.log.info(
-                f"{name} is no longer in {folder}: another run or `wholechild run` already "
-                "filed it away; nothing to do."
-            )
+            context.log.info(gone)
             return []
         # The sensor requests one run per file and the daemon may start them in any
         # order, so the deliveries of this source that apply before this one (an earlier
         # day; an Ed-Fi upserts file before the deletes file of its window) go first, as
-        # `wholechild run` applies them; their own runs then find them filed away.
-        named = landing.apply_order_key(landing.LandedFile(path, 0, path.stat().st_mtime))
+        # `wholechild run` applies them; their own runs then find them filed away. The
+        # order is the landing zone's own (a bundle folder by its newest file).
+        pending = _pending_for_selection(context, registry, source, paths)
+        named = next((f for f in pending if f.path == path), None)
+        if named is None:
+            try:
+                named = landing.LandedFile(path, *landing.tree_signature(path))
+            except FileNotFoundError:  # filed away by another run since the check above
+                context.log.info(gone)
+                return []
         earlier = [
             f.path
-            for f in _pending_for_selection(context, registry, source, paths)
-            if f.path != path and landing.apply_order_key(f) < named
+            for f in pending
+            if f.path != path and landing.apply_order_key(f) < landing.apply_order_key(named)
         ]
         if earlier:
             context.log.info(

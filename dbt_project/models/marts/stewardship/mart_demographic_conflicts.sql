@@ -4,7 +4,8 @@
 -- either side is not a conflict (dim_student fills a roster gap from the other source).
 -- Names and birth dates are left out: they are direct identifiers, and a name spelled
 -- differently is identity work (mart_unmatched_records), not a demographic conflict.
--- student_key only, no source ids: safe to share. Grain: student_key x demographic x source.
+-- student_key only, no source ids: safe to share. Grain: student_key x demographic x source
+-- x roster_value x source_value (a source holding one student twice lists each value).
 {%- set roster = wholechild_roster_source() %}
 {%- set roster_name = roster.name if roster is not none else '' %}
 {%- set demographics = [
