@@ -275,14 +275,18 @@ def read_published(paths: Paths, source: str, entity: str) -> pd.DataFrame:
 
 def current_rows(paths: Paths, source: str, entity: str, mode: str) -> pd.DataFrame:
     """The published state as staging will see it: latest delivery wins (see dbt staging)."""
-    rows = read_published(paths, source, entity)
+    return apply_current_rule(read_published(paths, source, entity), entity, mode)
+
+
+def apply_current_rule(rows: pd.DataFrame, entity: str, mode: str) -> pd.DataFrame:
+    """Which published rows are current, as dbt staging decides (macros/current_rows.sql):
+    a snapshot source's latest delivery, or an incremental source's latest row per key
+    (by ``_applied_at``, ``_delivery_id``, ``_row_number``); tombstones drop out."""
     if rows.empty:
         return rows
     if mode == "snapshot":
-        latest = rows["_applied_at"].max()
-        rows = rows[rows["_applied_at"] == latest]
-        return rows[~rows["_is_deleted"].fillna(False)].reset_index(drop=True)
-    key = list(ENTITIES[entity].key)
-    rows = rows.sort_values(["_applied_at", "_delivery_id", "_row_number"])
-    rows = rows.drop_duplicates(subset=key, keep="last")
+        rows = rows[rows["_applied_at"] == rows["_applied_at"].max()]
+    else:
+        rows = rows.sort_values(["_applied_at", "_delivery_id", "_row_number"])
+        rows = rows.drop_duplicates(subset=list(ENTITIES[entity].key), keep="last")
     return rows[~rows["_is_deleted"].fillna(False)].reset_index(drop=True)

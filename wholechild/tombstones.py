@@ -121,14 +121,11 @@ def current_rows_by_id(
         if "source_record_id" not in full:
             return full
         return full[full["source_record_id"].isin(wanted)].reset_index(drop=True)
-    # From here on, lake.current_rows' rule, on these rows only.
+    # From here on, lake.current_rows' rule, on these rows only (a snapshot's rows are
+    # all of the latest delivery already).
+    rows = lake.apply_current_rule(rows, entity, mode)
     if rows.empty:
         return rows
-    if mode == "snapshot":
-        return rows[~rows["_is_deleted"].fillna(False)].reset_index(drop=True)
-    rows = rows.sort_values(["_applied_at", "_delivery_id", "_row_number"])
-    rows = rows.drop_duplicates(subset=key, keep="last")
-    rows = rows[~rows["_is_deleted"].fillna(False)]
     return rows[rows["source_record_id"].isin(wanted)].reset_index(drop=True)
 
 
