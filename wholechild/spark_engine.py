@@ -31,11 +31,9 @@ import sys
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
 import pyarrow.parquet as pq
 
-from schemas import ENTITIES
-from wholechild import lake
+from wholechild import lake, warehouse
 from wholechild.config import Paths
 from wholechild.registry import Registry
 from wholechild.warehouse import quote_ident as warehouse_ident
@@ -49,6 +47,7 @@ SPARK_TYPES = {
     "boolean": "boolean",
     "bigint": "bigint",
     "double": "double",
+    "timestamp": "timestamp",
 }
 
 
@@ -118,51 +117,26 @@ def quote_ident(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-def _arrow_to_spark(t: pa.DataType) -> str:
-    s = str(t)
-    if s.startswith("timestamp"):
-        return "timestamp"
-    return {
-        "string": "string",
-        "int64": "bigint",
-        "bool": "boolean",
-        "double": "double",
-        "date32[day]": "date",
-    }[s]
-
-
-def entity_columns(entity: str) -> list[tuple[str, str]]:
-    cols = [(n, SPARK_TYPES[c.type]) for n, c in ENTITIES[entity].columns.items()]
-    cols += [(n, _arrow_to_spark(t)) for n, t in lake.BOOKKEEPING]
-    return cols
-
-
 def view_sql(spark, pattern: str, columns: list[tuple[str, str]]) -> str:
-    """Spark's twin of :func:`wholechild.warehouse.view_sql`: the contract's columns in
-    order over a Parquet glob (schemas merged), NULL for a column no file has yet, or an
-    empty typed relation when the lake holds no file."""
+    """Spark's :func:`wholechild.warehouse.view_sql`: the same typed select over a Parquet
+    glob (schemas merged), or the same empty relation when the lake holds no file.
+    ``columns`` are (name, Spark type)."""
     if not glob.glob(pattern):
-        cols = ", ".join(f"cast(null as {t}) as {quote_ident(n)}" for n, t in columns)
-        return f"select {cols} where 1 = 0"
+        return warehouse.typed_select(columns, None, None, quote_ident)
     present = set(spark.read.option("mergeSchema", "true").parquet(pattern).columns)
-    cols = ", ".join(
-        f"cast({quote_ident(n) if n in present else 'null'} as {t}) as {quote_ident(n)}"
-        for n, t in columns
-    )
-    return f"select {cols} from parquet.{quote_ident(pattern)}"
+    return warehouse.typed_select(columns, present, f"parquet.{quote_ident(pattern)}", quote_ident)
 
 
-def bookkeeping_copy(paths: Paths, file: str, name: str) -> str:
-    """One Parquet file holding every delivery's ``file`` (``_ledger.parquet`` or
-    ``_quarantine.parquet``), for Spark; returns its glob ('' matches nothing when the lake
-    has none).
+def bookkeeping_copy(paths: Paths, pattern: str, name: str) -> str:
+    """One Parquet file holding every file ``pattern`` matches (every delivery's
+    ``_ledger.parquet`` or ``_quarantine.parquet``), for Spark; returns its literal glob,
+    which matches nothing when the lake has none.
 
     Hadoop-based readers (Spark, Hive, Trino) skip files whose names start with ``_`` as
     hidden, so they cannot read the per-delivery bookkeeping files in place. Both are small
     (a row per delivery, a row per rejected row), so a consolidated copy is cheap; DuckDB
     reads the originals.
     """
-    pattern = lake.raw_pattern(paths, None, file)
     dest = spark_home(paths) / "bookkeeping" / f"{name}.parquet"
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.unlink(missing_ok=True)
@@ -179,31 +153,17 @@ def bookkeeping_copy(paths: Paths, file: str, name: str) -> str:
 
 
 def sync_views(spark, registry: Registry, paths: Paths) -> None:
-    """(Re)create the raw, ops, quarantine and pii views in the Spark catalog."""
-    for schema in ("raw", "ops", "quarantine", "pii"):
+    """(Re)create the lake's relations (:func:`wholechild.warehouse.lake_relations`) as
+    views in the Spark catalog; the ledger and quarantine through their consolidated copy."""
+    for schema in warehouse.LAKE_SCHEMAS:
         spark.sql(f"create database if not exists {schema}")
-    for src in registry.sources.values():
-        for entity in src.entities:
-            pattern = lake.raw_pattern(paths, src.name, f"{entity}.parquet")
-            name = quote_ident(f"{src.name}__{entity}")
-            sql = view_sql(spark, pattern, entity_columns(entity))
-            spark.sql(f"create or replace view raw.{name} as {sql}")
-    for schema, view, file, arrow_schema in (
-        ("ops", "load_ledger", lake.LEDGER_FILE, lake.LEDGER_SCHEMA),
-        ("quarantine", "rejected_rows", lake.QUARANTINE_FILE, lake.QUARANTINE_SCHEMA),
-    ):
-        columns = [(f.name, _arrow_to_spark(f.type)) for f in arrow_schema]
-        pattern = bookkeeping_copy(paths, file, view)
-        spark.sql(f"create or replace view {schema}.{view} as {view_sql(spark, pattern, columns)}")
-    keys = paths.lake / "pii" / "student_keys.parquet"
-    spark.sql(
-        "create or replace view pii.student_keys as "
-        + view_sql(
-            spark,
-            lake.literal_pattern(keys),
-            [("district_id", "string"), ("student_key", "string")],
+    for rel in warehouse.lake_relations(registry, paths):
+        pattern = bookkeeping_copy(paths, rel.pattern, rel.name) if rel.bookkeeping else rel.pattern
+        columns = [(n, SPARK_TYPES[t]) for n, t in rel.columns]
+        spark.sql(
+            f"create or replace view {rel.schema}.{quote_ident(rel.name)} as "
+            + view_sql(spark, pattern, columns)
         )
-    )
 
 
 def export_marts(spark, paths: Paths) -> list[Path]:

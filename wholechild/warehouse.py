@@ -13,9 +13,11 @@ import glob
 import re
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 from filelock import FileLock, Timeout
 
 from schemas import ENTITIES
@@ -29,6 +31,7 @@ DUCKDB_TYPES = {
     "boolean": "boolean",
     "bigint": "bigint",
     "double": "double",
+    "timestamp": "timestamptz",
 }
 LOCK_TIMEOUT_SECONDS = 1800
 
@@ -102,78 +105,105 @@ def quote_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _empty_select(columns: list[tuple[str, str]]) -> str:
-    cols = ", ".join(f"cast(null as {t}) as {quote_ident(n)}" for n, t in columns)
-    return f"select {cols} where 1 = 0"
+@dataclass(frozen=True)
+class LakeRelation:
+    """One relation dbt reads from the lake: ``schema.name`` over the Parquet files
+    ``pattern`` matches, with ``columns`` as (name, logical type) in contract order.
+    ``bookkeeping`` marks the per-delivery ``_``-prefixed files (ledger, quarantine)."""
+
+    schema: str
+    name: str
+    pattern: str
+    columns: list[tuple[str, str]]
+    bookkeeping: bool = False
 
 
-def entity_columns(entity: str) -> list[tuple[str, str]]:
-    cols = [(n, DUCKDB_TYPES[c.type]) for n, c in ENTITIES[entity].columns.items()]
-    cols += [(n, _arrow_to_duckdb(t)) for n, t in lake.BOOKKEEPING]
-    return cols
+#: The schemas of :func:`lake_relations`.
+LAKE_SCHEMAS = ("raw", "ops", "quarantine", "pii")
+
+
+def logical_type(t: pa.DataType) -> str:
+    """The logical type (schemas/_base.py LOGICAL_TYPES, plus ``timestamp``) of an Arrow
+    type of the lake's own files."""
+    if pa.types.is_timestamp(t):
+        return "timestamp"
+    if pa.types.is_date32(t):
+        return "date"
+    return {"string": "string", "int64": "bigint", "bool": "boolean", "double": "double"}[str(t)]
+
+
+def lake_relations(registry: Registry, paths: Paths) -> list[LakeRelation]:
+    """Every relation over the lake, for any engine: one ``raw.<source>__<entity>`` per
+    source and entity, ``ops.load_ledger``, ``quarantine.rejected_rows`` and
+    ``pii.student_keys``. DuckDB (:func:`sync_views`) and Spark
+    (``wholechild.spark_engine.sync_views``) each turn the same list into their SQL."""
+    bookkeeping = [(n, logical_type(t)) for n, t in lake.BOOKKEEPING]
+    out = [
+        LakeRelation(
+            "raw",
+            f"{src.name}__{entity}",
+            lake.raw_pattern(paths, src.name, f"{entity}.parquet"),
+            [(n, c.type) for n, c in ENTITIES[entity].columns.items()] + bookkeeping,
+        )
+        for src in registry.sources.values()
+        for entity in src.entities
+    ]
+    for schema, name, file, arrow_schema in (
+        ("ops", "load_ledger", lake.LEDGER_FILE, lake.LEDGER_SCHEMA),
+        ("quarantine", "rejected_rows", lake.QUARANTINE_FILE, lake.QUARANTINE_SCHEMA),
+    ):
+        columns = [(f.name, logical_type(f.type)) for f in arrow_schema]
+        pattern = lake.raw_pattern(paths, None, file)
+        out.append(LakeRelation(schema, name, pattern, columns, bookkeeping=True))
+    keys = lake.literal_pattern(paths.lake / "pii" / "student_keys.parquet")
+    out.append(
+        LakeRelation(
+            "pii", "student_keys", keys, [("district_id", "string"), ("student_key", "string")]
+        )
+    )
+    return out
+
+
+def typed_select(
+    columns: list[tuple[str, str]], present: set[str] | None, source: str | None, quote
+) -> str:
+    """``select cast(<column or null> as <type>) as <column>, ...`` in the given order:
+    ``from source`` when there is one, else a zero-row relation of the same types. A column
+    not in ``present`` (the contract grew after the files were written) reads as NULL.
+    ``columns`` are (name, engine type); ``quote`` quotes an identifier for the engine."""
+    if source is None:
+        cols = ", ".join(f"cast(null as {t}) as {quote(n)}" for n, t in columns)
+        return f"select {cols} where 1 = 0"
+    cols = ", ".join(
+        f"cast({quote(n) if n in (present or set()) else 'null'} as {t}) as {quote(n)}"
+        for n, t in columns
+    )
+    return f"select {cols} from {source}"
 
 
 def view_sql(con: duckdb.DuckDBPyConnection, pattern: str, columns: list[tuple[str, str]]) -> str:
     """A view over a Parquet glob with the columns in contract order, or an empty typed view.
 
     A contract column no file has yet (the contract grew) reads as NULL instead of
-    breaking the view.
+    breaking the view. ``columns`` are (name, DuckDB type).
     """
     if not glob.glob(pattern):
-        return _empty_select(columns)
+        return typed_select(columns, None, None, quote_ident)
     source = f"read_parquet({quote_literal(pattern)}, union_by_name = true)"
     present = {row[0] for row in con.execute(f"describe select * from {source}").fetchall()}
-    cols = ", ".join(
-        f"cast({quote_ident(n) if n in present else 'null'} as {t}) as {quote_ident(n)}"
-        for n, t in columns
-    )
-    return f"select {cols} from {source}"
+    return typed_select(columns, present, source, quote_ident)
 
 
 def sync_views(con: duckdb.DuckDBPyConnection, registry: Registry, paths: Paths) -> None:
-    """(Re)create the raw, ops and quarantine views from the registry and the lake."""
-    for schema in ("raw", "ops", "quarantine", "pii"):
+    """(Re)create the raw, ops, quarantine and pii views from the registry and the lake."""
+    for schema in LAKE_SCHEMAS:
         con.execute(f"create schema if not exists {schema}")
-    for src in registry.sources.values():
-        for entity in src.entities:
-            pattern = lake.raw_pattern(paths, src.name, f"{entity}.parquet")
-            name = quote_ident(f"{src.name}__{entity}")
-            con.execute(
-                f"create or replace view raw.{name} as {view_sql(con, pattern, entity_columns(entity))}"
-            )
-    ledger_cols = [(f.name, _arrow_to_duckdb(f.type)) for f in lake.LEDGER_SCHEMA]
-    quarantine_cols = [(f.name, _arrow_to_duckdb(f.type)) for f in lake.QUARANTINE_SCHEMA]
-    con.execute(
-        "create or replace view ops.load_ledger as "
-        + view_sql(con, lake.raw_pattern(paths, None, lake.LEDGER_FILE), ledger_cols)
-    )
-    con.execute(
-        "create or replace view quarantine.rejected_rows as "
-        + view_sql(con, lake.raw_pattern(paths, None, lake.QUARANTINE_FILE), quarantine_cols)
-    )
-
-    keys = paths.lake / "pii" / "student_keys.parquet"
-    con.execute(
-        "create or replace view pii.student_keys as "
-        + view_sql(
-            con,
-            lake.literal_pattern(keys),
-            [("district_id", "varchar"), ("student_key", "varchar")],
+    for rel in lake_relations(registry, paths):
+        columns = [(n, DUCKDB_TYPES[t]) for n, t in rel.columns]
+        con.execute(
+            f"create or replace view {rel.schema}.{quote_ident(rel.name)} as "
+            + view_sql(con, rel.pattern, columns)
         )
-    )
-
-
-def _arrow_to_duckdb(t) -> str:
-    s = str(t)
-    if s.startswith("timestamp"):
-        return "timestamptz"
-    return {
-        "string": "varchar",
-        "int64": "bigint",
-        "bool": "boolean",
-        "double": "double",
-        "date32[day]": "date",
-    }[s]
 
 
 def refresh(registry: Registry, paths: Paths) -> Path:
