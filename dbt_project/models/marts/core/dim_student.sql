@@ -26,8 +26,8 @@ enrollment_spans as (
 
 students as (
     select
+        student_key,
         source,
-        student_ref,
         sex,
         hispanic_latino,
         race_american_indian_alaska_native,
@@ -38,18 +38,7 @@ students as (
         race_two_or_more,
         race_ethnicity,
         _applied_at
-    from {{ ref('stg_student') }}
-),
-
-identity as (
-    select
-        source,
-        student_ref,
-        student_key
-    from {{ ref('int_student_identity') }}
-    where
-        entity = 'student'
-        and is_matched
+    from {{ ref('int_student_records') }}
 ),
 
 programs as (
@@ -90,7 +79,7 @@ schools_per_year as (
 
 student_rows as (
     select
-        identity.student_key,
+        students.student_key,
         students.source,
         students._applied_at,
         students.sex,
@@ -126,10 +115,6 @@ student_rows as (
         end as race_ethnicity,
         case when students.source = '{{ roster_name }}' then 0 else 1 end as priority
     from students
-    inner join identity
-        on
-            students.source = identity.source
-            and students.student_ref = identity.student_ref
 ),
 
 ranked_rows as (

@@ -22,32 +22,12 @@
 ] %}
 with
 
-identity as (
-    select
-        source,
-        student_ref,
-        student_key
-    from {{ ref('int_student_identity') }}
-    where entity = 'student' and is_matched
-),
-
-students as (
-    select
-        source,
-        student_ref,
-        {{ demographics | join(',\n        ') }}
-    from {{ ref('stg_student') }}
-),
-
 keyed as (
     select
-        students.*,
-        identity.student_key
-    from students
-    inner join identity
-        on
-            students.source = identity.source
-            and students.student_ref = identity.student_ref
+        student_key,
+        source,
+        {{ demographics | join(',\n        ') }}
+    from {{ ref('int_student_records') }}
 ),
 
 demographics_long as (
