@@ -12,7 +12,7 @@ export WHOLECHILD_SOURCES ?= $(CURDIR)/sources
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark,s3]'
 	@touch $(STAMP)
 
 install: $(STAMP)

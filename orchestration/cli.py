@@ -195,6 +195,8 @@ def _summary(console, outcomes, dbt_result) -> None:
             f"Spark (tables in {spark_engine.spark_home(paths)}; the warehouse's marts are "
             f"views over {spark_engine.marts_dir(paths)}/*.parquet)",
         )
+    if paths.lake_root is not None:
+        t.add_row("lake", paths.lake_location)
     t.add_row("warehouse", str(paths.warehouse))
     t.add_row("analyst share", f"{paths.analytics} (views over {paths.share}/*.parquet)")
     t.add_row("rejected files", str(paths.rejected))
@@ -355,7 +357,7 @@ def cmd_demo(args, console) -> int:
     paths = config.paths()
     if not args.keep and paths.lake_root is not None:
         raise ConfigError(
-            f"the demo resets its home but never a lake outside it ({paths.lake}, from "
+            f"the demo resets its home but never a lake outside it ({paths.lake_location}, from "
             "WHOLECHILD_LAKE); unset WHOLECHILD_LAKE for the demo or pass --keep."
         )
     if not args.keep and paths.home.exists():

@@ -19,7 +19,7 @@ import pytest
 
 from orchestration.defs.sources.landing_scan import Seen, scan_landing
 from tests.test_bad_inputs import GOOD, HEADER, ROSTER_YML, deliver, lines, write_source
-from wholechild import lake, landing, pipeline, warehouse
+from wholechild import lake, lake_store, landing, pipeline, warehouse
 from wholechild.config import Paths
 from wholechild.registry import load_registry
 
@@ -89,7 +89,7 @@ def last_names(home: Paths) -> dict[str, str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("hook", [lake.PAUSE_BEFORE_COMMIT, lake.PAUSE_AFTER_COMMIT])
+@pytest.mark.parametrize("hook", [lake_store.PAUSE_BEFORE_COMMIT, lake_store.PAUSE_AFTER_COMMIT])
 def test_kill_during_publish_leaves_lake_old_or_new_and_rerun_completes_once(
     home, sources_dir, hook
 ):
@@ -109,7 +109,7 @@ def test_kill_during_publish_leaves_lake_old_or_new_and_rerun_completes_once(
         stderr=subprocess.PIPE,
         text=True,
     )
-    if hook == lake.PAUSE_BEFORE_COMMIT:  # every file written, the rename not yet done
+    if hook == lake_store.PAUSE_BEFORE_COMMIT:  # every file written, the rename not yet done
         wait_for(lambda: any(home.lake_staging.glob(f"*/{lake.LEDGER_FILE}")), proc)
     else:  # renamed into the lake, the landed file not yet filed away
         wait_for(lambda: len(list(raw.iterdir())) == 2, proc)
@@ -120,7 +120,7 @@ def test_kill_during_publish_leaves_lake_old_or_new_and_rerun_completes_once(
     ledger = lake.read_ledger(home, "roster")
     visible = sorted(p.name for p in raw.iterdir())
     assert second.exists()  # never filed away: the landing zone still holds it
-    if hook == lake.PAUSE_BEFORE_COMMIT:  # entirely old
+    if hook == lake_store.PAUSE_BEFORE_COMMIT:  # entirely old
         assert visible == [first.delivery_id]
         assert ledger["file_name"].tolist() == ["roster_2025-09-05.csv"]
         assert last_names(home) == old
@@ -136,7 +136,7 @@ def test_kill_during_publish_leaves_lake_old_or_new_and_rerun_completes_once(
     warehouse.refresh(load_registry(sources_dir), home)  # the views ignore the leftovers
 
     (out,) = pipeline.process_pending(load_registry(sources_dir), home, settle=0)
-    assert out.status == ("published" if hook == lake.PAUSE_BEFORE_COMMIT else "duplicate")
+    assert out.status == ("published" if hook == lake_store.PAUSE_BEFORE_COMMIT else "duplicate")
     ledger = lake.read_ledger(home, "roster")
     loaded = ledger[ledger["file_name"] == second.name]
     assert (loaded["status"] == "published").sum() == 1  # exactly once
@@ -152,7 +152,7 @@ def test_leftovers_of_a_dead_publish_are_swept_once_stale(home, sources_dir):
     for d in (stale, fresh):
         d.mkdir(parents=True)
         (d / "student.parquet").write_bytes(b"half")
-    past = time.time() - lake.STALE_INCOMING_SECONDS - 60
+    past = time.time() - lake_store.STALE_SECONDS - 60
     for p in (stale / "student.parquet", stale):
         os.utime(p, (past, past))
     source = write_source(sources_dir)

@@ -2,8 +2,8 @@
 
 A state hub puts the lake on a shared volume that every pod and the Spark cluster read;
 the home keeps the landing zone, archive and warehouse. Publishing still renames a
-delivery's directory within the lake root, so the root must support atomic rename, and
-an object-storage URI is refused in one sentence.
+delivery's directory within the lake root, so the root must support atomic rename; an
+object-storage URI is kept as a URI (tests/test_object_store.py publishes into one).
 """
 
 from __future__ import annotations
@@ -30,10 +30,31 @@ def test_the_lake_is_under_the_home_unless_told_otherwise(monkeypatch, tmp_path)
     assert config.paths().lake == tmp_path / "mounted"
 
 
-def test_an_object_storage_uri_is_refused_in_one_sentence(monkeypatch):
-    monkeypatch.setenv("WHOLECHILD_LAKE", "s3://district-lake/wholechild")
-    with pytest.raises(ValueError, match=r"^WHOLECHILD_LAKE='s3://district-lake/wholechild' is"):
-        config.paths()
+def test_an_object_storage_uri_is_kept_as_a_uri(monkeypatch, tmp_path):
+    monkeypatch.setenv("WHOLECHILD_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("WHOLECHILD_LAKE", "s3://district-lake/wholechild/")
+    paths = config.paths()
+    assert paths.lake_root == "s3://district-lake/wholechild"
+    assert paths.store.url("raw", "sis") == "s3://district-lake/wholechild/raw/sis"
+    assert not paths.store.is_local
+    with pytest.raises(TypeError, match="is an object store, not a directory"):
+        _ = paths.lake
+
+
+@pytest.mark.parametrize(
+    ("value", "options", "message"),
+    [
+        ("nosuch://bucket/lake", "", r"^WHOLECHILD_LAKE='nosuch://bucket/lake' needs the fsspec "),
+        ("s3://bucket/lake", "{not json", r"^WHOLECHILD_LAKE_OPTIONS is not valid JSON"),
+        ("s3://bucket/lake", "[1]", r"^WHOLECHILD_LAKE_OPTIONS must be a JSON object"),
+        ("://nothing", "", r"^WHOLECHILD_LAKE='://nothing' is neither a path nor a URI\.$"),
+    ],
+)
+def test_a_lake_that_cannot_be_opened_is_one_sentence(monkeypatch, value, options, message):
+    monkeypatch.setenv("WHOLECHILD_LAKE", value)
+    monkeypatch.setenv("WHOLECHILD_LAKE_OPTIONS", options)
+    with pytest.raises(ValueError, match=message):
+        _ = config.paths().store
 
 
 def test_deliveries_publish_into_the_lake_root_and_the_views_read_it(

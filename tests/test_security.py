@@ -10,6 +10,7 @@ import stat
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
 from orchestration import cli
@@ -311,8 +312,8 @@ def test_student_keys_depend_on_the_secret_which_is_never_written(home, sources_
     keys = {}
     for secret in ("district-secret-1", "district-secret-2"):
         monkeypatch.setenv("WHOLECHILD_PSEUDONYM_KEY", secret)
-        path = identity.build_student_keys(registry, home)
-        table = lake.pq.read_table(path).to_pandas()
+        path = Path(identity.build_student_keys(registry, home))
+        table = pq.read_table(path).to_pandas()
         keys[secret] = dict(zip(table["district_id"], table["student_key"], strict=True))
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700

@@ -245,7 +245,7 @@ def test_a_lake_without_source_record_ids_names_nothing_as_before(home, edfi, mo
         _is_deleted=False,
     )
     table = pa.Table.from_pylist([row], schema=schema)
-    lake.write_parquet(table, home.lake_raw / "edfi" / "d1" / "attendance_event.parquet")
+    home.store.write_parquet(table, str(home.lake_raw / "edfi" / "d1" / "attendance_event.parquet"))
     path = land(home, "studentSchoolAttendanceEvents.deletes.2025-09-04.json", [{"id": "att1"}])
     out = audit_both_ways(monkeypatch, edfi, home, "edfi", path)
     assert _unknown(out) == [(1, "att1")]
@@ -279,7 +279,9 @@ def _random_lake(paths: Paths, rng: random.Random) -> None:
             )
             rows.append(row)
         table = pa.Table.from_pylist(rows, schema=schema)
-        lake.write_parquet(table, paths.lake_raw / "roster" / delivery / f"{ENTITY}.parquet")
+        paths.store.write_parquet(
+            table, str(paths.lake_raw / "roster" / delivery / f"{ENTITY}.parquet")
+        )
 
 
 @pytest.mark.parametrize("mode", ["incremental", "snapshot"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 #: Used when WHOLECHILD_PSEUDONYM_KEY is unset. Public on purpose: it only suits the demo.
@@ -20,8 +21,9 @@ class Paths:
     """The state layout under one ``WHOLECHILD_HOME`` (see PRODUCT.md, Configuration)."""
 
     home: Path
-    #: Root of the Parquet lake (``WHOLECHILD_LAKE``); None: ``home / "lake"``.
-    lake_root: Path | None = None
+    #: Root of the Parquet lake (``WHOLECHILD_LAKE``): a directory, or an object-store URI
+    #: such as ``s3://bucket/prefix`` (a str); None: ``home / "lake"``.
+    lake_root: Path | str | None = None
 
     @property
     def landing(self) -> Path:
@@ -35,9 +37,25 @@ class Paths:
     def rejected(self) -> Path:
         return self.home / "rejected"
 
+    @cached_property
+    def store(self):
+        """The lake's storage (``wholechild.lake_store``): every read and write of the lake
+        goes through it, so a directory and an object store behave alike."""
+        from wholechild.lake_store import open_store
+
+        return open_store(self.lake_root if self.lake_root is not None else self.home / "lake")
+
+    @property
+    def lake_location(self) -> str:
+        """The lake root as a person reads it: a path or a URI."""
+        return self.store.root
+
     @property
     def lake(self) -> Path:
-        return self.lake_root if self.lake_root is not None else self.home / "lake"
+        """The lake's directory; an object-store lake has none (use :attr:`store`)."""
+        if not self.store.is_local:
+            raise TypeError(f"the lake {self.store.root} is an object store, not a directory")
+        return self.store.root_path
 
     @property
     def lake_raw(self) -> Path:
@@ -80,13 +98,12 @@ class Paths:
             self.landing,
             self.archive,
             self.rejected,
-            self.lake_raw,
-            self.lake_staging,
             self.share,
             self.dagster_home,
             self.locks,
         ):
             p.mkdir(parents=True, exist_ok=True)
+        self.store.ensure()
         return self
 
 
@@ -94,14 +111,14 @@ def home() -> Path:
     return Path(os.environ.get("WHOLECHILD_HOME", "./.wholechild")).resolve()
 
 
-def lake_root() -> Path | None:
+def lake_root() -> Path | str | None:
     """``WHOLECHILD_LAKE``: where the Parquet lake lives, when not under the home.
 
-    A shared volume every engine and pod reads (docs/DEPLOY.md). It must be a filesystem
-    with an atomic ``rename`` within it (local disks, NFS, EFS, Azure Files): a delivery
-    is published by renaming its directory from ``_incoming/`` into ``raw/``, both under
-    this root. Object-storage URIs (``s3://``...) have no atomic rename and are refused
-    until publishing there writes a commit marker instead.
+    Either a directory every engine and pod can read (a shared volume with an atomic
+    ``rename``: local disks, NFS, EFS, Azure Files), or an object-store URI such as
+    ``s3://bucket/prefix``, reached through fsspec with the options in
+    ``WHOLECHILD_LAKE_OPTIONS``. ``wholechild.lake_store`` says how each publishes a
+    delivery atomically (docs/DEPLOY.md).
     """
     value = os.environ.get("WHOLECHILD_LAKE", "").strip()
     if not value:
@@ -109,10 +126,10 @@ def lake_root() -> Path | None:
     if value.startswith("file://"):
         value = value.removeprefix("file://")
     elif "://" in value:
-        raise ValueError(
-            f"WHOLECHILD_LAKE={value!r} is an object-storage URI, which wholechild cannot "
-            "publish to atomically yet; give a local or shared-volume path (docs/DEPLOY.md)."
-        )
+        scheme = value.split("://", 1)[0]
+        if not scheme or not scheme.replace("-", "").replace("+", "").isalnum():
+            raise ValueError(f"WHOLECHILD_LAKE={value!r} is neither a path nor a URI.")
+        return value.rstrip("/")
     return Path(value).resolve()
 
 

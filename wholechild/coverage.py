@@ -36,7 +36,7 @@ import pandas as pd
 import yaml
 
 from schemas import DOMAINS, ENTITIES
-from wholechild import config, lake
+from wholechild import config, lake, lake_store
 from wholechild.config import Paths
 from wholechild.registry import Registry, Source
 
@@ -213,7 +213,7 @@ def read_mart(paths: Paths, name: str) -> pd.DataFrame | None:
         try:
             with duckdb.connect() as con:
                 return con.execute(
-                    "select * from read_parquet(?)", [lake.literal_pattern(shared)]
+                    "select * from read_parquet(?)", [lake_store.literal_pattern(shared)]
                 ).df()
         except duckdb.Error:
             pass

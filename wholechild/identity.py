@@ -3,7 +3,7 @@
 ``student_key`` is HMAC-SHA-256 of the district id under ``WHOLECHILD_PSEUDONYM_KEY``.
 DuckDB has no HMAC, and a key passed to dbt as a var would be written into ``target/``,
 so Python computes the keys of the roster's students into ``lake/pii/student_keys.parquet``
-(readable by the owner only). dbt does the matching of every source's ``student_ref`` to
+(readable by the owner only, :func:`keys_url`). dbt does the matching of every source's ``student_ref`` to
 the roster in SQL (``int_student_identity``) and joins these keys; marts see only the key.
 """
 
@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -30,11 +28,10 @@ def student_key(district_id: str, key: bytes) -> str:
     return hmac.new(key, district_id.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
 
 
-def pii_dir(paths: Paths) -> Path:
-    d = paths.lake / "pii"
-    d.mkdir(parents=True, exist_ok=True)
-    os.chmod(d, 0o700)
-    return d
+def keys_url(paths: Paths) -> str:
+    """Where the keys live: ``<lake>/pii/student_keys.parquet``, owner-only on a
+    filesystem; on an object store the bucket's policy on ``pii/`` guards them."""
+    return paths.store.url("pii", KEYS_FILE)
 
 
 def district_ids(registry: Registry, paths: Paths) -> pd.Series:
@@ -53,7 +50,7 @@ def district_ids(registry: Registry, paths: Paths) -> pd.Series:
     return ids[ids.notna() & (ids != "")].drop_duplicates().sort_values().reset_index(drop=True)
 
 
-def build_student_keys(registry: Registry, paths: Paths) -> Path:
+def build_student_keys(registry: Registry, paths: Paths) -> str:
     """Write the key of every roster student, atomically; returns the file."""
     key = config.pseudonym_key()
     ids = district_ids(registry, paths)
@@ -61,9 +58,6 @@ def build_student_keys(registry: Registry, paths: Paths) -> Path:
         {"district_id": ids.tolist(), "student_key": [student_key(i, key) for i in ids]},
         schema=KEYS_SCHEMA,
     )
-    folder = pii_dir(paths)
-    tmp = folder / f".{KEYS_FILE}.tmp"
-    lake.write_parquet(table, tmp)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, folder / KEYS_FILE)
-    return folder / KEYS_FILE
+    url = keys_url(paths)
+    paths.store.write_parquet(table, url, private=True)
+    return url

@@ -1,4 +1,4 @@
-"""The Parquet lake: every delivery becomes one directory, published by one rename.
+"""The Parquet lake: every delivery becomes one folder, published atomically.
 
 Layout (see docs/ARCHITECTURE.md)::
 
@@ -6,33 +6,25 @@ Layout (see docs/ARCHITECTURE.md)::
     lake/raw/<source>/<delivery_id>/_quarantine.parquet rows that broke a rule, with the rule
     lake/raw/<source>/<delivery_id>/_ledger.parquet     one row: what happened to the delivery
 
-Files are written under ``lake/_incoming/<delivery_id>/`` first and the directory is then
-renamed into place, so a reader (or a crash) sees a delivery entirely or not at all. A crash
-leaves at most an unpublished directory under ``_incoming``; the next delivery sweeps it away
-once it is older than :data:`STALE_INCOMING_SECONDS`.
-
-Test hooks (never set them in production): ``WHOLECHILD_TEST_PAUSE_BEFORE_COMMIT`` and
-``WHOLECHILD_TEST_PAUSE_AFTER_COMMIT`` are seconds :func:`commit` sleeps just before and just
-after its rename, so ``tests/test_faults.py`` can kill a process at a known point.
+A reader (or a crash) sees a delivery entirely or not at all: on a filesystem its directory
+is renamed into place, on an object store its ledger is uploaded last as the commit marker
+(:mod:`wholechild.lake_store`, reached as ``paths.store``). This module holds what the lake
+means: the files' schemas, and the published rows as staging will see them.
 """
 
 from __future__ import annotations
 
-import glob
-import os
-import shutil
 import threading
-import time
-from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from schemas import ENTITIES
+from wholechild import lake_store
 from wholechild.config import Paths
+from wholechild.lake_store import Scan
 
 ARROW_TYPES = {
     "string": pa.string(),
@@ -81,15 +73,8 @@ LEDGER_SCHEMA = pa.schema(
     ]
 )
 
-LEDGER_FILE = "_ledger.parquet"
-QUARANTINE_FILE = "_quarantine.parquet"
-
-#: An ``_incoming`` directory untouched this long belongs to a process that died mid-publish.
-#: Generous on purpose: a live writer touches its directory with every file it adds.
-STALE_INCOMING_SECONDS = 6 * 3600.0
-
-PAUSE_BEFORE_COMMIT = "WHOLECHILD_TEST_PAUSE_BEFORE_COMMIT"
-PAUSE_AFTER_COMMIT = "WHOLECHILD_TEST_PAUSE_AFTER_COMMIT"
+LEDGER_FILE = lake_store.LEDGER_FILE
+QUARANTINE_FILE = lake_store.QUARANTINE_FILE
 
 
 def entity_schema(entity: str) -> pa.Schema:
@@ -128,101 +113,39 @@ def _arrow_column(s: pd.Series, type_: pa.DataType) -> pa.Array:
         return pa.array(s.astype(object).where(s.notna(), None).tolist(), type=type_)
 
 
-def write_parquet(table: pa.Table, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path, compression="zstd")
-    with path.open("rb") as fh:
-        os.fsync(fh.fileno())
+def publish_delivery(
+    paths: Paths, source: str, delivery_id: str, files: dict[str, pa.Table], ledger: pa.Table
+) -> str:
+    """Publish one delivery's files and its ledger row, atomically (see
+    :mod:`wholechild.lake_store` for how each kind of storage does it); returns its folder."""
+    writer = paths.store.open_delivery(source, delivery_id)
+    for name, table in files.items():
+        writer.write(name, table)
+    return writer.commit(ledger)
 
 
-def incoming_dir(paths: Paths, delivery_id: str) -> Path:
-    d = paths.lake_staging / delivery_id
-    if d.exists():
-        shutil.rmtree(d)  # leftovers of a crashed attempt: never published, safe to drop
-    sweep_incoming(paths)
-    d.mkdir(parents=True)
-    return d
+def connect(paths: Paths) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection that can read the lake's files."""
+    return paths.store.register(duckdb.connect())
 
 
-def _last_touched(d: Path) -> float:
-    stamps = [d.stat().st_mtime]
-    stamps += [p.stat().st_mtime for p in d.iterdir()]
-    return max(stamps)
+def scan_sql(scan: Scan) -> str:
+    """A :data:`Scan` as the first argument of ``read_parquet``: a quoted glob, or a list."""
+    if scan is None:
+        raise ValueError("nothing to read: check the scan for None first")
+    if isinstance(scan, str):
+        return _quote(scan)
+    return "[" + ", ".join(_quote(u) for u in scan) + "]"
 
 
-def sweep_incoming(paths: Paths, older_than: float = STALE_INCOMING_SECONDS) -> list[Path]:
-    """Remove ``_incoming`` directories of publishes that died (never renamed into the lake).
-
-    Nothing in them was ever visible: the ledger has no row for them, so their deliveries are
-    still in the landing zone and run again. Returns what was removed.
-    """
-    if not paths.lake_staging.is_dir():
-        return []
-    now = time.time()
-    removed = []
-    for d in paths.lake_staging.iterdir():
-        try:
-            if d.is_dir() and not d.is_symlink() and now - _last_touched(d) >= older_than:
-                shutil.rmtree(d)
-                removed.append(d)
-        except OSError:  # renamed into the lake or swept by another process meanwhile:
-            continue  # housekeeping never fails a publish
-    return removed
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
-def _test_pause(variable: str) -> None:
-    """The fault tests' hook (see the module docstring); a no-op unless the variable is set."""
-    seconds = os.environ.get(variable)
-    if seconds:
-        time.sleep(float(seconds))
-
-
-def commit(paths: Paths, source: str, delivery_id: str) -> Path:
-    """Publish a finished delivery directory with one atomic rename."""
-    src = paths.lake_staging / delivery_id
-    dest_parent = paths.lake_raw / source
-    dest_parent.mkdir(parents=True, exist_ok=True)
-    dest = dest_parent / delivery_id
-    fd = os.open(src, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    _test_pause(PAUSE_BEFORE_COMMIT)
-    os.rename(src, dest)
-    fd = os.open(dest_parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    _test_pause(PAUSE_AFTER_COMMIT)
-    return dest
-
-
-def raw_pattern(paths: Paths, source: str | None, file: str) -> str:
-    """The glob of one file name in every delivery of a source (or of all sources).
-
-    The home path is escaped, so a ``WHOLECHILD_HOME`` such as ``/srv/district [test]`` is
-    matched literally by Python and DuckDB alike (both read ``[[]`` as a literal ``[``);
-    unescaped, the lake would look empty and every delivery would load again.
-    """
-    source_part = "*" if source is None else glob.escape(source)
-    return f"{glob.escape(str(paths.lake_raw))}/{source_part}/*/{glob.escape(file)}"
-
-
-def literal_pattern(path: Path) -> str:
-    """One file as a glob that matches exactly it, whatever characters its path holds."""
-    return glob.escape(str(path))
-
-
-def has_files(pattern: str) -> bool:
-    return bool(glob.glob(pattern))
-
-
-#: Ledger files already read by this process: (path, inode, mtime, size) -> its rows. A
-#: published delivery directory never changes (it appears by one rename), so a file is
-#: read once; the glob still runs on every call, so new and removed deliveries show.
-_LEDGER_CACHE: dict[tuple[str, int, int, int], pa.Table] = {}
+#: Ledger files already read by this process: (url, *stamp) -> its rows. A published
+#: delivery never changes (it appears in one atomic step), so a file is read once; the lake
+#: is still listed on every call, so new and removed deliveries show.
+_LEDGER_CACHE: dict[tuple, pa.Table] = {}
 _LEDGER_CACHE_LOCK = threading.Lock()
 
 
@@ -233,18 +156,16 @@ def read_ledger(paths: Paths, source: str | None = None) -> pd.DataFrame:
     the duplicate check runs for every delivery under its source's lock, and re-reading
     every earlier ledger each time made it O(deliveries) per delivery.
     """
-    files = sorted(glob.glob(raw_pattern(paths, source, LEDGER_FILE)))
     tables = []
-    for file in files:
-        try:
-            st = os.stat(file)
-        except FileNotFoundError:  # its delivery directory was removed meanwhile
-            continue
-        key = (file, st.st_ino, st.st_mtime_ns, st.st_size)
+    for file in paths.store.files(source, LEDGER_FILE):
+        key = (file.url, *file.stamp)
         with _LEDGER_CACHE_LOCK:
             table = _LEDGER_CACHE.get(key)
         if table is None:
-            table = pq.read_table(file)
+            try:
+                table = paths.store.read_table(file.url)
+            except FileNotFoundError:  # its delivery was removed meanwhile
+                continue
             with _LEDGER_CACHE_LOCK:
                 _LEDGER_CACHE[key] = table
         tables.append(table)
@@ -257,20 +178,23 @@ def read_ledger(paths: Paths, source: str | None = None) -> pd.DataFrame:
 
 
 def read_quarantine(paths: Paths, source: str | None = None) -> pd.DataFrame:
-    pattern = raw_pattern(paths, source, QUARANTINE_FILE)
-    if not has_files(pattern):
-        return QUARANTINE_SCHEMA.empty_table().to_pandas()
-    with duckdb.connect() as con:
-        return con.execute("select * from read_parquet(?, union_by_name = true)", [pattern]).df()
+    return _read_all(paths, paths.store.scan(source, QUARANTINE_FILE), QUARANTINE_SCHEMA)
 
 
 def read_published(paths: Paths, source: str, entity: str) -> pd.DataFrame:
     """Every published row (all deliveries) of one source and entity."""
-    pattern = raw_pattern(paths, source, f"{entity}.parquet")
-    if not has_files(pattern):
-        return entity_schema(entity).empty_table().to_pandas()
-    with duckdb.connect() as con:
-        return con.execute("select * from read_parquet(?, union_by_name = true)", [pattern]).df()
+    scan = paths.store.scan(source, f"{entity}.parquet")
+    return _read_all(paths, scan, entity_schema(entity))
+
+
+def _read_all(paths: Paths, scan: Scan, schema: pa.Schema) -> pd.DataFrame:
+    """Every row of the files of a scan, or an empty frame of ``schema`` when none."""
+    if scan is None:
+        return schema.empty_table().to_pandas()
+    with connect(paths) as con:
+        return con.execute(
+            f"select * from read_parquet({scan_sql(scan)}, union_by_name = true)"
+        ).df()
 
 
 def current_rows(paths: Paths, source: str, entity: str, mode: str) -> pd.DataFrame:

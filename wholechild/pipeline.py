@@ -402,17 +402,16 @@ def _reject(out: DeliveryOutcome, rule: str, message: str, read_by_entity: dict[
 
 
 def publish(out: DeliveryOutcome, paths: Paths) -> None:
-    """Write the delivery's data, quarantine and ledger row, then rename them into the lake."""
-    work = lake.incoming_dir(paths, out.delivery_id)
-    for entity, frame in out.published.items():
-        lake.write_parquet(lake.entity_table(entity, frame), work / f"{entity}.parquet")
+    """Write the delivery's data and quarantine, then its ledger row, publishing them."""
+    files = {
+        f"{entity}.parquet": lake.entity_table(entity, frame)
+        for entity, frame in out.published.items()
+    }
     q = out.quarantine.copy()
     q["row_number"] = q["row_number"].astype("Int64")
-    lake.write_parquet(_as_table(q, lake.QUARANTINE_SCHEMA), work / lake.QUARANTINE_FILE)
-    lake.write_parquet(
-        _as_table(pd.DataFrame([out.ledger_row()]), lake.LEDGER_SCHEMA), work / lake.LEDGER_FILE
-    )
-    lake.commit(paths, out.source, out.delivery_id)
+    files[lake.QUARANTINE_FILE] = _as_table(q, lake.QUARANTINE_SCHEMA)
+    ledger = _as_table(pd.DataFrame([out.ledger_row()]), lake.LEDGER_SCHEMA)
+    lake.publish_delivery(paths, out.source, out.delivery_id, files, ledger)
 
 
 def _as_table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 
 from wholechild.config import Paths
-from wholechild.lake import literal_pattern
+from wholechild.lake_store import literal_pattern
 from wholechild.warehouse import quote_ident, quote_literal
 
 #: Marts that must never leave the warehouse (they carry source ids for stewards).

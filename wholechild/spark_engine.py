@@ -33,7 +33,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from wholechild import lake, warehouse
+from wholechild import lake_store, warehouse
 from wholechild.config import Paths
 from wholechild.registry import Registry
 from wholechild.warehouse import quote_ident as warehouse_ident
@@ -60,6 +60,18 @@ def engine() -> str:
             f"use one of {', '.join(ENGINES)}."
         )
     return value
+
+
+def check_lake(paths: Paths) -> None:
+    """The local session reads the lake as files; refuse an object-store lake in one
+    sentence before any work starts (a cluster reads it through its own connector)."""
+    if not paths.store.is_local:
+        raise ValueError(
+            f"WHOLECHILD_ENGINE=spark runs a local Spark session, which cannot read the "
+            f"object-store lake {paths.store.root} (that needs a cluster with its hadoop-aws, "
+            "GCS or ABFS connector); build with WHOLECHILD_ENGINE=duckdb or put the lake on "
+            "a shared volume (docs/DEPLOY.md)."
+        )
 
 
 def spark_home(paths: Paths) -> Path:
@@ -117,17 +129,17 @@ def quote_ident(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-def view_sql(spark, pattern: str, columns: list[tuple[str, str]]) -> str:
+def view_sql(spark, pattern: str | None, columns: list[tuple[str, str]]) -> str:
     """Spark's :func:`wholechild.warehouse.view_sql`: the same typed select over a Parquet
-    glob (schemas merged), or the same empty relation when the lake holds no file.
-    ``columns`` are (name, Spark type)."""
-    if not glob.glob(pattern):
+    glob (schemas merged), or the same empty relation when the glob matches no file (or is
+    None). ``columns`` are (name, Spark type)."""
+    if pattern is None or not glob.glob(pattern):
         return warehouse.typed_select(columns, None, None, quote_ident)
     present = set(spark.read.option("mergeSchema", "true").parquet(pattern).columns)
     return warehouse.typed_select(columns, present, f"parquet.{quote_ident(pattern)}", quote_ident)
 
 
-def bookkeeping_copy(paths: Paths, pattern: str, name: str) -> str:
+def bookkeeping_copy(paths: Paths, pattern: str | None, name: str) -> str:
     """One Parquet file holding every file ``pattern`` matches (every delivery's
     ``_ledger.parquet`` or ``_quarantine.parquet``), for Spark; returns its literal glob,
     which matches nothing when the lake has none.
@@ -140,8 +152,8 @@ def bookkeeping_copy(paths: Paths, pattern: str, name: str) -> str:
     dest = spark_home(paths) / "bookkeeping" / f"{name}.parquet"
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.unlink(missing_ok=True)
-    if not glob.glob(pattern):
-        return lake.literal_pattern(dest)
+    if pattern is None or not glob.glob(pattern):
+        return lake_store.literal_pattern(dest)
     tmp = dest.with_name(f".{name}.parquet.tmp")
     with duckdb.connect() as con:
         con.execute(
@@ -149,7 +161,7 @@ def bookkeeping_copy(paths: Paths, pattern: str, name: str) -> str:
             f"to {quote_literal(str(tmp))} (format parquet)"
         )
     os.replace(tmp, dest)
-    return lake.literal_pattern(dest)
+    return lake_store.literal_pattern(dest)
 
 
 def sync_views(spark, registry: Registry, paths: Paths) -> None:
@@ -157,8 +169,9 @@ def sync_views(spark, registry: Registry, paths: Paths) -> None:
     views in the Spark catalog; the ledger and quarantine through their consolidated copy."""
     for schema in warehouse.LAKE_SCHEMAS:
         spark.sql(f"create database if not exists {schema}")
+    check_lake(paths)  # from here on every scan is a local glob (or None)
     for rel in warehouse.lake_relations(registry, paths):
-        pattern = bookkeeping_copy(paths, rel.pattern, rel.name) if rel.bookkeeping else rel.pattern
+        pattern = bookkeeping_copy(paths, rel.scan, rel.name) if rel.bookkeeping else rel.scan
         columns = [(n, SPARK_TYPES[t]) for n, t in rel.columns]
         spark.sql(
             f"create or replace view {rel.schema}.{quote_ident(rel.name)} as "
@@ -211,7 +224,7 @@ def attach_marts(con: duckdb.DuckDBPyConnection, paths: Paths) -> list[str]:
             con.execute(f"drop table marts.{warehouse_ident(name)}")
         con.execute(
             f"create or replace view marts.{warehouse_ident(name)} as select * from "
-            f"read_parquet({quote_literal(lake.literal_pattern(f))})"
+            f"read_parquet({quote_literal(lake_store.literal_pattern(f))})"
         )
         names.append(name)
     for name, kind in existing.items():
@@ -245,6 +258,7 @@ def run_in_process(
     (steps 1-4 in one session); returns 0 on success, 1 when dbt failed."""
     from wholechild.registry import load_registry
 
+    check_lake(paths)
     spark = session(paths)
     if step in ("views", "build"):
         sync_views(spark, load_registry(), paths)
@@ -274,6 +288,7 @@ def run_step(
     caller's home, lake and (when given) source registry folder."""
     from wholechild.transform import dbt_env
 
+    check_lake(paths)
     env = dbt_env(paths)
     env["WHOLECHILD_ENGINE"] = "spark"
     if sources is not None:

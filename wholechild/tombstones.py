@@ -84,8 +84,8 @@ def current_rows_by_id(
     key = list(spec.key)
     columns = [*key, *(c for c in _BY_ID_COLUMNS if c not in key)]
     wanted = sorted({str(i) for i in ids if i is not None and not pd.isna(i)})
-    pattern = lake.raw_pattern(paths, source, f"{entity}.parquet")
-    if not wanted or not lake.has_files(pattern):
+    files = paths.store.scan(source, f"{entity}.parquet")
+    if not wanted or files is None:
         return lake.entity_schema(entity).empty_table().select(columns).to_pandas()
     select = ", ".join(f'r."{c}"' for c in columns)
     scan = "read_parquet(?, union_by_name = true, filename = true, file_row_number = true)"
@@ -98,7 +98,7 @@ def current_rows_by_id(
               and r.source_record_id in (select id from _wanted)
             order by r.filename, r.file_row_number
         """
-        params = [pattern, pattern]
+        params = [files, files]
     else:
         same_key = " and ".join(f'r."{k}" is not distinct from h."{k}"' for k in key)
         keys = ", ".join(f'"{k}"' for k in key)
@@ -111,9 +111,9 @@ def current_rows_by_id(
             where exists (select 1 from hits h where {same_key})
             order by r.filename, r.file_row_number
         """
-        params = [pattern, pattern]
+        params = [files, files]
     try:
-        with duckdb.connect() as con:
+        with lake.connect(paths) as con:
             con.register("_wanted", pa.table({"id": pa.array(wanted, type=pa.string())}))
             rows = con.execute(sql, params).df()
     except duckdb.BinderException:  # a column no delivery has (a lake older than its

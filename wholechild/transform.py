@@ -201,7 +201,7 @@ def plan_build(registry: Registry, paths: Paths, project: Path) -> BuildPlan:
     before dbt starts, so a delivery published meanwhile is built again next time)."""
     ledger = lake.read_ledger(paths)
     deliveries = sorted(str(d) for d in ledger["delivery_id"])
-    fingerprint = project_fingerprint(registry, project)
+    fingerprint = project_fingerprint(registry, paths, project)
     full = BuildPlan(None, deliveries, fingerprint)
     try:
         state = json.loads((paths.home / BUILT).read_text(encoding="utf-8"))
@@ -236,19 +236,28 @@ def built_tables_exist(paths: Paths) -> bool:
 
 #: Python that decides what dbt reads (the lake views of both engines, the lake layout):
 #: a change to it is a change to every model's input, so it is in the fingerprint.
-VIEW_CODE = ("lake.py", "warehouse.py", "spark_engine.py", "identity.py")
+VIEW_CODE = (
+    "lake.py",
+    "lake_store.py",
+    "dbt_lake.py",
+    "warehouse.py",
+    "spark_engine.py",
+    "identity.py",
+)
 
 
-def project_fingerprint(registry: Registry, project: Path) -> str:
-    """sha256 of the engine, the versions of dbt and its adapters, the Python that makes
-    the lake views (:data:`VIEW_CODE`), the dbt project a build runs (the checkout's files
-    behind the workspace's links and its generated files) and the registry's YAML files.
-    Any change there is a full build: the kept tables were built by the old inputs."""
+def project_fingerprint(registry: Registry, paths: Paths, project: Path) -> str:
+    """sha256 of the engine, the lake root, the versions of dbt and its adapters, the
+    Python that makes the lake views (:data:`VIEW_CODE`), the dbt project a build runs (the
+    checkout's files behind the workspace's links and its generated files) and the
+    registry's YAML files. Any change there is a full build: the kept tables were built by
+    the old inputs."""
     from importlib import metadata
 
     from orchestration.dbt_prepare import NOT_LINKED
 
     digest = hashlib.sha256(f"engine={spark_engine.engine()}\0".encode())
+    digest.update(f"lake={paths.lake_location}\0".encode())
     for package in ("dbt-core", "dbt-duckdb", "dbt-spark", "duckdb", "pyspark"):
         try:
             digest.update(f"{package}={metadata.version(package)}\0".encode())

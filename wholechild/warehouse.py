@@ -9,7 +9,6 @@ instead of failing with a lock error.
 
 from __future__ import annotations
 
-import glob
 import re
 import time
 from contextlib import contextmanager
@@ -21,7 +20,7 @@ import pyarrow as pa
 from filelock import FileLock, Timeout
 
 from schemas import ENTITIES
-from wholechild import lake
+from wholechild import identity, lake
 from wholechild.config import Paths
 from wholechild.registry import Registry
 
@@ -107,13 +106,14 @@ def quote_literal(value: str) -> str:
 
 @dataclass(frozen=True)
 class LakeRelation:
-    """One relation dbt reads from the lake: ``schema.name`` over the Parquet files
-    ``pattern`` matches, with ``columns`` as (name, logical type) in contract order.
-    ``bookkeeping`` marks the per-delivery ``_``-prefixed files (ledger, quarantine)."""
+    """One relation dbt reads from the lake: ``schema.name`` over the Parquet files of
+    ``scan`` (a glob or a list of URLs; None: no file yet), with ``columns`` as (name,
+    logical type) in contract order. ``bookkeeping`` marks the per-delivery
+    ``_``-prefixed files (ledger, quarantine)."""
 
     schema: str
     name: str
-    pattern: str
+    scan: lake.Scan
     columns: list[tuple[str, str]]
     bookkeeping: bool = False
 
@@ -138,11 +138,12 @@ def lake_relations(registry: Registry, paths: Paths) -> list[LakeRelation]:
     ``pii.student_keys``. DuckDB (:func:`sync_views`) and Spark
     (``wholechild.spark_engine.sync_views``) each turn the same list into their SQL."""
     bookkeeping = [(n, logical_type(t)) for n, t in lake.BOOKKEEPING]
+    store = paths.store
     out = [
         LakeRelation(
             "raw",
             f"{src.name}__{entity}",
-            lake.raw_pattern(paths, src.name, f"{entity}.parquet"),
+            store.scan(src.name, f"{entity}.parquet"),
             [(n, c.type) for n, c in ENTITIES[entity].columns.items()] + bookkeeping,
         )
         for src in registry.sources.values()
@@ -153,9 +154,8 @@ def lake_relations(registry: Registry, paths: Paths) -> list[LakeRelation]:
         ("quarantine", "rejected_rows", lake.QUARANTINE_FILE, lake.QUARANTINE_SCHEMA),
     ):
         columns = [(f.name, logical_type(f.type)) for f in arrow_schema]
-        pattern = lake.raw_pattern(paths, None, file)
-        out.append(LakeRelation(schema, name, pattern, columns, bookkeeping=True))
-    keys = lake.literal_pattern(paths.lake / "pii" / "student_keys.parquet")
+        out.append(LakeRelation(schema, name, store.scan(None, file), columns, bookkeeping=True))
+    keys = store.scan_one(identity.keys_url(paths))
     out.append(
         LakeRelation(
             "pii", "student_keys", keys, [("district_id", "string"), ("student_key", "string")]
@@ -181,28 +181,33 @@ def typed_select(
     return f"select {cols} from {source}"
 
 
-def view_sql(con: duckdb.DuckDBPyConnection, pattern: str, columns: list[tuple[str, str]]) -> str:
-    """A view over a Parquet glob with the columns in contract order, or an empty typed view.
+def view_sql(
+    con: duckdb.DuckDBPyConnection, scan: lake.Scan, columns: list[tuple[str, str]]
+) -> str:
+    """A view over a scan's Parquet files with the columns in contract order, or an empty
+    typed view when it has none.
 
     A contract column no file has yet (the contract grew) reads as NULL instead of
-    breaking the view. ``columns`` are (name, DuckDB type).
+    breaking the view. ``columns`` are (name, DuckDB type). A glob keeps the view live;
+    a list of URLs (an object-store lake) fixes it to the deliveries committed now.
     """
-    if not glob.glob(pattern):
+    if scan is None:
         return typed_select(columns, None, None, quote_ident)
-    source = f"read_parquet({quote_literal(pattern)}, union_by_name = true)"
+    source = f"read_parquet({lake.scan_sql(scan)}, union_by_name = true)"
     present = {row[0] for row in con.execute(f"describe select * from {source}").fetchall()}
     return typed_select(columns, present, source, quote_ident)
 
 
 def sync_views(con: duckdb.DuckDBPyConnection, registry: Registry, paths: Paths) -> None:
     """(Re)create the raw, ops, quarantine and pii views from the registry and the lake."""
+    paths.store.register(con)
     for schema in LAKE_SCHEMAS:
         con.execute(f"create schema if not exists {schema}")
     for rel in lake_relations(registry, paths):
         columns = [(n, DUCKDB_TYPES[t]) for n, t in rel.columns]
         con.execute(
             f"create or replace view {rel.schema}.{quote_ident(rel.name)} as "
-            + view_sql(con, rel.pattern, columns)
+            + view_sql(con, rel.scan, columns)
         )
 
 
