@@ -264,3 +264,10 @@ def _marts(paths: Paths) -> dict[str, pa.Table]:
             ).fetchall()
         ]
         return {n: con.sql(f'select * from marts."{n}"').to_arrow_table() for n in names}
+
+
+def test_a_connection_registers_the_store_once(bucket_lake):
+    con = duckdb.connect()
+    bucket_lake.store.register(con)
+    bucket_lake.store.register(con)  # a second caller on the same connection: no error
+    assert con.list_filesystems().count("s3") == 1

@@ -309,14 +309,19 @@ class ObjectStore:
         return [url] if self.exists(url) else None
 
     def register(self, con):
-        """Let a DuckDB connection read the store's URLs through this fsspec filesystem."""
-        con.register_filesystem(self.fs)
+        """Let a DuckDB connection read the store's URLs through this fsspec filesystem
+        (once: DuckDB refuses a second registration under the same name)."""
+        protocol = self.fs.protocol
+        name = protocol if isinstance(protocol, str) else protocol[0]  # DuckDB's name for it
+        if name not in con.list_filesystems():
+            con.register_filesystem(self.fs)
         return con
 
     # -- publishing -------------------------------------------------------------------
 
     def open_delivery(self, source: str, delivery_id: str) -> DeliveryWriter:
         folder = self.url("raw", source, delivery_id)
+        self.fs.invalidate_cache(self._key(folder))
         if self.fs.exists(folder):  # a crashed attempt under this id: never committed
             self.fs.rm(folder, recursive=True)
         self.sweep(source)
