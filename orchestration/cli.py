@@ -421,10 +421,13 @@ def cmd_validate(args, console) -> int:
     target = Path(args.path)
     if not target.exists():
         raise ConfigError(f"{target} does not exist; give a delivered file or a folder of them.")
-    files = _deliveries_in(target, source)
+    files = _in_apply_order(_deliveries_in(target, source))
     if not files:
         raise ConfigError(f"{target} holds no files to validate.")
     paths = config.paths()  # read only: a delete finds the rows it names; nothing is created
+    # The folder's files in the order they would apply, each audited as if the earlier
+    # ones were published (a deletes file after the upserts it names; nothing is written).
+    published = pipeline.published_rows(source, paths)
     summaries, worst = [], EXIT_OK
     for f in files:
         if (
@@ -433,7 +436,9 @@ def cmd_validate(args, console) -> int:
             and source.export_for(f.name) is None
         ):
             continue
-        out = pipeline.audit_delivery(source, f, paths=paths)
+        out = pipeline.audit_delivery(source, f, paths=paths, published=published)
+        if out.status != "rejected":
+            published.include(out.published)
         summary = summarize(out)
         summaries.append(summary)
         if out.status == "rejected" or (args.strict and out.rows_quarantined):
@@ -467,6 +472,17 @@ def _deliveries_in(target: Path, source) -> list[Path]:
             return [target]
         return [p for p in visible if p.is_dir() or p.suffix.lower() == ".zip"]
     return [p for p in visible if p.is_file()]
+
+
+def _in_apply_order(files: list[Path]) -> list[Path]:
+    """Files in the order ``wholechild run`` would apply them (``landing.apply_order_key``:
+    the date in the name, a deletes file after the others of its date)."""
+    from wholechild import landing
+
+    def key(p: Path) -> tuple:
+        return landing.apply_order_key(landing.LandedFile(p, *landing.tree_signature(p)))
+
+    return sorted(files, key=key)
 
 
 # --------------------------------------------------------------------------- sources

@@ -443,3 +443,32 @@ def test_a_bad_crosswalk_row_is_a_clear_rejection(tmp_path):
         crosswalk.load(bad)
     assert "canonical_code '6th' is not one of" in info.value.message
     assert re.search(r"xwalk_edfi_descriptors.csv row \d+:", info.value.message)
+
+
+def test_validate_on_a_folder_audits_deletes_after_the_upserts_beside_them(
+    home, registry, tmp_path, capsys
+):
+    """A CI job validates an Ed-Fi change export before it lands: the deletes file names
+    records its upserts file creates. Audited alone against the lake, every delete would
+    be an unknown id; in apply order, as if the upserts were published, none is."""
+    from orchestration.cli import main
+
+    land(home, "schools.upserts.2025-08-31.json", [_school(2)])
+    pipeline.process_pending(registry(), home)  # sch2 is in the lake, sch1 is not
+    export = tmp_path / "export"
+    export.mkdir()
+    deletes = "\n".join(json.dumps({"Id": i}) for i in ("sch1", "sch2"))
+    (export / "schools.deletes.2025-09-01.json").write_text(deletes)
+    (export / "schools.upserts.2025-09-01.json").write_text(json.dumps(_school(1)))
+    (export / "schools.deletes.2025-09-02.json").write_text(json.dumps({"Id": "nope"}))
+    assert main(["validate", str(export), "--source", "edfi", "--json"]) == 0
+    summaries = json.loads(capsys.readouterr().out)
+    assert [s["file"] for s in summaries] == [
+        "schools.upserts.2025-09-01.json",
+        "schools.deletes.2025-09-01.json",
+        "schools.deletes.2025-09-02.json",
+    ]
+    quarantined = [s["rows_quarantined"] for s in summaries]
+    assert quarantined == [0, 0, 1]  # only the id no file creates is unknown
+    assert summaries[1]["rows_published"] == 2  # both deletes resolved to their keys
+    assert len(lake.read_ledger(home)) == 1  # nothing published by validate

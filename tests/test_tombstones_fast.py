@@ -60,14 +60,19 @@ def _summary(out):
     return counts, dict(out.entity_counts), quarantine, published
 
 
-def audit_both_ways(monkeypatch, registry, home: Paths, source_name: str, path):
+def audit_both_ways(registry, home: Paths, source_name: str, path):
     """The delivery audited with the fast lookup and with the full one: the same outcome."""
     source = registry.sources[source_name]
     sha = sha256_of(path)
     fast = pipeline.audit_delivery(source, path, sha256=sha, received_at=RECEIVED, paths=home)
-    with monkeypatch.context() as m:
-        m.setattr(pipeline, "_lookup", _full_lookup)
-        full = pipeline.audit_delivery(source, path, sha256=sha, received_at=RECEIVED, paths=home)
+    full = pipeline.audit_delivery(
+        source,
+        path,
+        sha256=sha,
+        received_at=RECEIVED,
+        paths=home,
+        published=_full_lookup(source, home),
+    )
     got, want = _summary(fast), _summary(full)
     assert got[:2] == want[:2], path.name
     pd.testing.assert_frame_equal(got[2], want[2], check_exact=True)
@@ -103,7 +108,7 @@ def edfi(sources_dir):
 def test_edfi_deletes_by_id_across_deliveries(home, edfi, monkeypatch):
     def step(name: str, records: list):
         path = land(home, name, records)
-        fast = audit_both_ways(monkeypatch, edfi, home, "edfi", path)
+        fast = audit_both_ways(edfi, home, "edfi", path)
         out = _process(edfi, home)
         assert (out.status, out.rows_read, out.rows_published, out.rows_quarantined) == (
             fast.status,
@@ -172,7 +177,7 @@ def test_oneroster_tombstones_by_mode(home, sources_dir, monkeypatch, mode):
 
     def step(name: str, files: dict):
         path = land_bundle(home, name, files)
-        audit_both_ways(monkeypatch, reg, home, "roster", path)
+        audit_both_ways(reg, home, "roster", path)
         return _process(reg, home)
 
     step("roster_2025-09-01", bundle_files())
@@ -219,7 +224,7 @@ def test_deletes_without_a_lake_or_an_id_name_nothing(home, edfi, monkeypatch):
         "studentSchoolAttendanceEvents.deletes.2025-09-04.json",
         [{"id": "att1"}, {"changeVersion": 3}],
     )
-    out = audit_both_ways(monkeypatch, edfi, home, "edfi", path)
+    out = audit_both_ways(edfi, home, "edfi", path)
     assert [r for r, _ in _unknown(out)] == [1, 2]
     found = tombstones.current_rows_by_id(home, "edfi", "attendance_event", "incremental", ["x"])
     assert found.empty and list(found.columns)[:4] == [
@@ -247,7 +252,7 @@ def test_a_lake_without_source_record_ids_names_nothing_as_before(home, edfi, mo
     table = pa.Table.from_pylist([row], schema=schema)
     home.store.write_parquet(table, str(home.lake_raw / "edfi" / "d1" / "attendance_event.parquet"))
     path = land(home, "studentSchoolAttendanceEvents.deletes.2025-09-04.json", [{"id": "att1"}])
-    out = audit_both_ways(monkeypatch, edfi, home, "edfi", path)
+    out = audit_both_ways(edfi, home, "edfi", path)
     assert _unknown(out) == [(1, "att1")]
 
 

@@ -26,7 +26,7 @@ from wholechild.parts import UNKNOWN_DELETE, Part
 from wholechild.readers import DeliveryRejected, read_table
 from wholechild.readers.csv_reader import count_records_leniently
 from wholechild.registry import TABULAR_FORMATS, Registry, Source
-from wholechild.tombstones import audit_tombstones
+from wholechild.tombstones import PublishedRows, audit_tombstones
 
 #: Reader rejections of a file that is text, so its records can still be counted.
 TEXT_REJECTIONS = frozenset({"encoding", "unterminated_quote"})
@@ -100,12 +100,15 @@ def audit_delivery(
     sha256: str | None = None,
     received_at: dt.datetime | None = None,
     paths: Paths | None = None,
+    published: PublishedRows | None = None,
 ) -> DeliveryOutcome:
     """Read, map and validate one delivery; decide its status. Writes nothing.
 
     A delivery is one or more parts (:mod:`wholechild.parts`), each mapped and audited on
     its own; the outcome sums them. ``paths`` lets deletes find the published rows they
-    name (read only); without it a delete by id names nothing published.
+    name (read only); without it a delete by id names nothing published. ``published``
+    (from :func:`published_rows`) replaces that view of the lake, e.g. one that counts
+    earlier deliveries of a ``validate`` folder as published.
     """
     received_at = received_at or dt.datetime.now(dt.UTC)
     sha256 = sha256 or landing.sha256_of(path)
@@ -120,7 +123,7 @@ def audit_delivery(
     delivered_on = landing.date_in_name(path.name) or received_at.date()
     read_by_entity: dict[str, int] = {}
     sink: list[pd.DataFrame] = []
-    lookup = _lookup(source, paths)
+    lookup = published if published is not None else published_rows(source, paths)
     try:
         # Known before reading, so even a rejected delivery is attributed to its entities.
         for entity in _entities_of(source, path):
@@ -171,12 +174,11 @@ def audit_delivery(
     return out
 
 
-def _lookup(source: Source, paths: Paths | None):
+def published_rows(source: Source, paths: Paths | None) -> PublishedRows | None:
     """entity -> the source's current published rows (what a delete by id can name); its
-    ``by_id(entity, ids)`` reads only the rows those ids name (``tombstones.PublishedRows``)."""
+    ``by_id(entity, ids)`` reads only the rows those ids name."""
     if paths is None:
         return None
-    from wholechild.tombstones import PublishedRows
 
     def mode_of(entity: str) -> str:
         export = source.export_of(entity)

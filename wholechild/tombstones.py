@@ -51,15 +51,40 @@ class PublishedRows:
 
     def __init__(self, paths: Paths, source: str, mode_of: Callable[[str], str]):
         self.paths, self.source, self.mode_of = paths, source, mode_of
+        #: entity -> rows of deliveries audited but not published (see :meth:`include`)
+        self.pending: dict[str, list[pd.DataFrame]] = {}
+
+    def include(self, published: dict[str, pd.DataFrame]) -> None:
+        """Count a delivery's rows as published from now on, though they are not.
+
+        ``wholechild validate`` on a folder audits its files in apply order, each as if
+        the earlier ones had been published: an Ed-Fi deletes file names records its
+        upserts file (beside it, not in the lake yet) creates.
+        """
+        for entity, frame in published.items():
+            if len(frame):
+                self.pending.setdefault(entity, []).append(frame)
 
     def __call__(self, entity: str) -> pd.DataFrame:
-        """Every current row (``lake.current_rows``)."""
-        return lake.current_rows(self.paths, self.source, entity, self.mode_of(entity))
+        """Every current row (``lake.current_rows``, over the pending rows too)."""
+        mode = self.mode_of(entity)
+        pending = self.pending.get(entity)
+        if not pending:
+            return lake.current_rows(self.paths, self.source, entity, mode)
+        rows = lake.read_published(self.paths, self.source, entity)
+        rows = pd.concat([r for r in (rows, *pending) if len(r)], ignore_index=True)
+        return lake.apply_current_rule(rows, entity, mode)
 
     def by_id(self, entity: str, ids: Iterable) -> pd.DataFrame:
         """The current rows whose ``source_record_id`` is one of ``ids``: the rows of
         ``lake.current_rows`` with such an id, in its order, holding the key columns and
         ``source_record_id`` (plus the bookkeeping columns)."""
+        if self.pending.get(entity):  # rare (validate on a folder): the plain rule
+            rows = self(entity)
+            if "source_record_id" not in rows:
+                return rows
+            wanted = {str(i) for i in ids if i is not None and not pd.isna(i)}
+            return rows[rows["source_record_id"].isin(wanted)].reset_index(drop=True)
         return current_rows_by_id(self.paths, self.source, entity, self.mode_of(entity), ids)
 
 
