@@ -562,6 +562,8 @@ def worker_ingest(spec: dict) -> dict:
         return out
 
     pipeline.process_delivery = timed_delivery
+    from wholechild import lake_store
+
     # Phases of one delivery: the names process_delivery and audit_delivery look up at call
     # time. Nested phases (inside publish, inside audit) are listed too, so shares overlap.
     for mod, attr, label in (
@@ -578,7 +580,7 @@ def worker_ingest(spec: dict) -> dict:
         (pipeline, "_record_json", "  quarantine: record json"),
         (pipeline, "publish", "publish"),
         (lake, "entity_table", "  publish: entity_table (pandas->arrow)"),
-        (lake, "write_parquet", "  publish: write_parquet+fsync"),
+        (lake_store.LocalStore, "write_parquet", "  publish: write_parquet+fsync"),
         (pipeline, "_as_table", "  publish: quarantine/ledger tables"),
         (pipeline, "summarize", "report: summarize"),
         (pipeline, "write_reports", "report: write"),

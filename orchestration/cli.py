@@ -110,11 +110,26 @@ def _print_outcomes(console, outcomes) -> None:
             console.print(f"  report: {o.report_path}")
 
 
+def _ready_paths():
+    """The home and lake, created and reachable, with the engine able to read the lake;
+    a bad setting (an unreachable bucket, Spark over a bucket) is a configuration error,
+    raised before any delivery is touched."""
+    from wholechild import config, spark_engine
+
+    try:
+        paths = config.paths().ensure()
+        if spark_engine.engine() == "spark":
+            spark_engine.check_lake(paths)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return paths
+
+
 def _run_pipeline(console, settle: float | None, build: bool = True) -> tuple[list, object]:
-    from wholechild import config, pipeline, spark_engine, transform
+    from wholechild import pipeline, spark_engine, transform
 
     registry = _registry(console)
-    paths = config.paths().ensure()
+    paths = _ready_paths()
     todo = len(pipeline.pending(registry, paths, settle=settle))
     outcomes: list = []
     if todo:

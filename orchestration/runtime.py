@@ -29,7 +29,14 @@ DAGSTER_YAML_TEMPLATES = {
 
 
 def paths() -> Paths:
-    return config.paths().ensure()
+    """The home and lake, reachable; on Spark, a lake Spark can read (else one sentence,
+    before a run touches a delivery)."""
+    from wholechild import spark_engine
+
+    state = config.paths().ensure()
+    if spark_engine.engine() == "spark":
+        spark_engine.check_lake(state)
+    return state
 
 
 def registry() -> Registry:

@@ -48,6 +48,7 @@ def test_an_object_storage_uri_is_kept_as_a_uri(monkeypatch, tmp_path):
         ("s3://bucket/lake", "{not json", r"^WHOLECHILD_LAKE_OPTIONS is not valid JSON"),
         ("s3://bucket/lake", "[1]", r"^WHOLECHILD_LAKE_OPTIONS must be a JSON object"),
         ("://nothing", "", r"^WHOLECHILD_LAKE='://nothing' is neither a path nor a URI\.$"),
+        ("s3://bucket/a [b]", "", r"^WHOLECHILD_LAKE='s3://bucket/a \[b\]' holds a glob"),
     ],
 )
 def test_a_lake_that_cannot_be_opened_is_one_sentence(monkeypatch, value, options, message):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import signal
 import subprocess
@@ -120,9 +121,15 @@ def test_a_delivery_is_invisible_until_its_ledger_is_uploaded(bucket_lake, atten
     paths.store.write_parquet(
         pa.Table.from_pandas(published, preserve_index=False), f"{half}/attendance_event.parquet"
     )
+    quarantined = lake.QUARANTINE_SCHEMA.empty_table().to_pylist()
+    quarantined.append({f.name: None for f in lake.QUARANTINE_SCHEMA} | {"delivery_id": "half"})
+    paths.store.write_parquet(
+        pa.Table.from_pylist(quarantined, schema=lake.QUARANTINE_SCHEMA),
+        f"{half}/{lake.QUARANTINE_FILE}",
+    )
     assert len(lake.read_published(paths, "attendance", "attendance_event")) == 4
     assert lake.read_ledger(paths)["delivery_id"].tolist() == [out.delivery_id]
-    assert lake.read_quarantine(paths)["delivery_id"].unique().tolist() in ([], [out.delivery_id])
+    assert "half" not in set(lake.read_quarantine(paths)["delivery_id"])
     warehouse.refresh(attendance_registry, paths)
     with paths.store.register(duckdb.connect(str(paths.warehouse), read_only=True)) as con:
         events = con.execute('select count(*) from raw."attendance__attendance_event"')
@@ -131,6 +138,8 @@ def test_a_delivery_is_invisible_until_its_ledger_is_uploaded(bucket_lake, atten
     # A fresh half-upload may belong to a live writer: kept. Once stale: swept.
     assert paths.store.sweep("attendance") == []
     assert paths.store.sweep("attendance", older_than=0) == [half]
+    with pytest.raises(FileExistsError, match="is already published"):
+        paths.store.open_delivery("attendance", out.delivery_id)  # never over a commit
     assert objects(paths, "raw", "attendance") == [
         f"{out.delivery_id}/{name}"
         for name in sorted([lake.LEDGER_FILE, lake.QUARANTINE_FILE, "attendance_event.parquet"])
@@ -186,6 +195,25 @@ def test_a_publish_killed_around_its_ledger_upload_is_old_or_new(bucket_lake, so
     assert len(lake.read_published(paths, "roster", "student")) == 4 + 1
 
 
+def test_a_commit_by_another_process_shows_at_the_next_read(bucket_lake, attendance_registry):
+    """Another process (its own filesystem object, caching its listings) uploads a
+    delivery while this one reads: the half upload is invisible, its commit shows next."""
+    paths = bucket_lake
+    land(paths, "attendance", "attendance_2025-09-05.csv", ATTENDANCE)
+    (out,) = pipeline.process_pending(attendance_registry, paths)
+    options = json.loads(os.environ[lake_store.OPTIONS_VARIABLE])
+    other = s3fs.S3FileSystem(skip_instance_cache=True, **options)
+    mine = paths.store.url("raw", "attendance", out.delivery_id)
+    theirs = paths.store.url("raw", "attendance", "20250906T000000000000-0123456789ab")
+    for name in ("attendance_event.parquet", lake.QUARANTINE_FILE):
+        other.copy(f"{mine}/{name}", f"{theirs}/{name}")
+    assert len(lake.read_ledger(paths)) == 1  # listed while their ledger is missing
+    assert len(lake.read_published(paths, "attendance", "attendance_event")) == 4
+    other.copy(f"{mine}/{lake.LEDGER_FILE}", f"{theirs}/{lake.LEDGER_FILE}")  # their commit
+    assert len(lake.read_ledger(paths)) == 2
+    assert len(lake.read_published(paths, "attendance", "attendance_event")) == 8
+
+
 def test_student_keys_are_written_to_the_bucket(bucket_lake, sources_dir):
     from wholechild import identity
 
@@ -198,18 +226,38 @@ def test_student_keys_are_written_to_the_bucket(bucket_lake, sources_dir):
     assert sorted(keys["district_id"]) == ["004512", "004513", "004514", "004515"]
 
 
-def test_spark_refuses_an_object_store_lake_in_one_sentence(bucket_lake):
+def test_spark_refuses_an_object_store_lake_before_any_work(
+    bucket_lake, attendance_registry, monkeypatch, capsys
+):
+    from orchestration.cli import EXIT_CONFIG, main
+
     with pytest.raises(ValueError, match=r"^WHOLECHILD_ENGINE=spark runs a local Spark session"):
         spark_engine.run_step(bucket_lake, "views")
+    landed = land(bucket_lake, "attendance", "attendance_2025-09-05.csv", ATTENDANCE)
+    monkeypatch.setenv("WHOLECHILD_ENGINE", "spark")
+    assert main(["run"]) == EXIT_CONFIG
+    assert "cannot read the object-store lake" in capsys.readouterr().out
+    assert landed.exists() and lake.read_ledger(bucket_lake).empty  # nothing loaded
 
 
-def test_a_missing_bucket_is_one_sentence(home, endpoint, monkeypatch):
+def test_a_missing_bucket_or_missing_credentials_is_one_sentence(
+    home, endpoint, monkeypatch, tmp_path
+):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv(lake_store.OPTIONS_VARIABLE, json.dumps({"endpoint_url": endpoint}))
     paths = Paths(home.home, lake_root="s3://no-such-bucket-here/lake")
-    with pytest.raises(ValueError, match=r"^WHOLECHILD_LAKE='s3://no-such-bucket-here/lake': "):
+    with pytest.raises(ValueError, match=r"^WHOLECHILD_LAKE='s3://no-such-bucket-here/lake' can"):
         paths.ensure()
+
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    paths = Paths(home.home, lake_root="s3://any-bucket/lake")
+    with pytest.raises(ValueError, match=r"credentials with list, read and write access"):
+        lake_store.ObjectStore(paths.lake_root, {"skip_instance_cache": True}).ensure()
 
 
 # --------------------------------------------------------------------------- slow

@@ -129,6 +129,12 @@ def lake_root() -> Path | str | None:
         scheme = value.split("://", 1)[0]
         if not scheme or not scheme.replace("-", "").replace("+", "").isalnum():
             raise ValueError(f"WHOLECHILD_LAKE={value!r} is neither a path nor a URI.")
+        if any(c in value for c in "*?[]{}"):
+            # DuckDB reads every URL as a glob, and an object store has no escape for it.
+            raise ValueError(
+                f"WHOLECHILD_LAKE={value!r} holds a glob character (* ? [ ] {{ }}), which "
+                "DuckDB would read as a pattern; choose a prefix without them."
+            )
         return value.rstrip("/")
     return Path(value).resolve()
 

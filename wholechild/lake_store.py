@@ -114,11 +114,12 @@ class LocalStore:
         path = Path(url)
         path.parent.mkdir(parents=True, exist_ok=True)
         target = path.with_name(f".{path.name}.tmp") if private else path
+        if private:  # owner-only before the first byte is written
+            os.chmod(path.parent, 0o700)
         pq.write_table(table, target, compression="zstd")
         with target.open("rb") as fh:
             os.fsync(fh.fileno())
         if private:
-            os.chmod(path.parent, 0o700)
             os.chmod(target, 0o600)
             os.replace(target, path)
 
@@ -222,8 +223,12 @@ class ObjectStore:
         import fsspec
 
         protocol = root.split("://", 1)[0]
+        options = dict(options or {})
+        # Another process commits deliveries while this one runs (the sensor daemon, a
+        # second run): a cached listing would hide their ledgers from every later read.
+        options.setdefault("use_listings_cache", False)
         try:
-            self.fs = fsspec.filesystem(protocol, **(options or {}))
+            self.fs = fsspec.filesystem(protocol, **options)
         except (ImportError, ValueError) as exc:
             raise ValueError(
                 f"WHOLECHILD_LAKE={root!r} needs the fsspec implementation of {protocol}:// "
@@ -244,15 +249,21 @@ class ObjectStore:
         return f"{self.protocol}://{key}"
 
     def ensure(self) -> None:
-        """Fail in one sentence when the root's bucket cannot be reached."""
-        bucket = self._key(self.root).split("/", 1)[0]
+        """Fail in one sentence when the lake's prefix cannot be listed (no such bucket,
+        no credentials, no permission). Only the prefix is listed, so a policy that grants
+        the lake's prefix and nothing else of the bucket is enough."""
+        key = self._key(self.root)
         try:
-            self.fs.ls(bucket, detail=False)
-        except (OSError, PermissionError) as exc:
+            try:
+                self.fs.ls(key, detail=False)
+            except FileNotFoundError:  # a new lake (nothing under the prefix yet), or no bucket:
+                self.fs.find(key)  # empty for the first, raises for the second
+        except Exception as exc:  # noqa: BLE001 - botocore's credential errors are not OSErrors
+            bucket = self._key(self.root).split("/", 1)[0]
             raise ValueError(
-                f"WHOLECHILD_LAKE={self.root!r}: the bucket {bucket!r} cannot be listed "
-                f"({type(exc).__name__}: {exc}); create it or grant this process list, read "
-                "and write access to it."
+                f"WHOLECHILD_LAKE={self.root!r} cannot be listed ({type(exc).__name__}: "
+                f"{exc}); check that the bucket {bucket!r} exists and that this process has "
+                "credentials with list, read and write access to the prefix."
             ) from None
 
     # -- files ------------------------------------------------------------------------
@@ -321,9 +332,11 @@ class ObjectStore:
 
     def open_delivery(self, source: str, delivery_id: str) -> DeliveryWriter:
         folder = self.url("raw", source, delivery_id)
-        self.fs.invalidate_cache(self._key(folder))
-        if self.fs.exists(folder):  # a crashed attempt under this id: never committed
-            self.fs.rm(folder, recursive=True)
+        names = self._deliveries(source).get((source, delivery_id), {})
+        if LEDGER_FILE in names:  # the local store's rename would fail here too
+            raise FileExistsError(f"{folder} is already published; a delivery id is used once.")
+        if names:  # a crashed attempt under this id: never committed, safe to drop
+            self.fs.rm([self._key(f"{folder}/{name}") for name in names])
         self.sweep(source)
         return DeliveryWriter(self, source, delivery_id, folder)
 
@@ -347,8 +360,10 @@ class ObjectStore:
                 (now - max(touched)).total_seconds() >= older_than
             ):
                 folder = self.url("raw", src, delivery)
+                # The listed objects only, never the folder: a ledger uploaded since the
+                # listing (a writer that stalled for hours, then committed) must stay.
                 try:
-                    self.fs.rm(folder, recursive=True)
+                    self.fs.rm([self._key(f"{folder}/{name}") for name in names])
                     removed.append(folder)
                 except OSError:  # another process swept it: housekeeping never fails
                     continue
