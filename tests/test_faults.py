@@ -62,6 +62,21 @@ def child_env(home: Paths, sources_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def publish_paused(
+    home: Paths, sources_dir: Path, source: str, delivery: Path, hook: str
+) -> subprocess.Popen:
+    """A child process publishing ``delivery`` that pauses at ``hook`` (a commit's test
+    hook, see wholechild.lake_store) for two minutes: long enough to be killed there."""
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, source, str(delivery)],
+        cwd=ROOT,
+        env=child_env(home, sources_dir, **{hook: "120"}),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def wait_for(condition, proc: subprocess.Popen, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -101,14 +116,7 @@ def test_kill_during_publish_leaves_lake_old_or_new_and_rerun_completes_once(
     second = deliver(home, source, "roster_2025-09-06.csv", NEXT_DAY.encode())
     raw = home.lake_raw / "roster"
 
-    proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, "roster", str(second)],
-        cwd=ROOT,
-        env=child_env(home, sources_dir, **{hook: "120"}),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = publish_paused(home, sources_dir, "roster", second, hook)
     if hook == lake_store.PAUSE_BEFORE_COMMIT:  # every file written, the rename not yet done
         wait_for(lambda: any(home.lake_staging.glob(f"*/{lake.LEDGER_FILE}")), proc)
     else:  # renamed into the lake, the landed file not yet filed away

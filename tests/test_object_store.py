@@ -14,8 +14,6 @@ import logging
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import uuid
 
 import duckdb
@@ -24,7 +22,7 @@ import pytest
 
 from tests.conftest import ROOT, land
 from tests.test_bad_inputs import GOOD, deliver, lines, write_source
-from tests.test_faults import CHILD, child_env, wait_for
+from tests.test_faults import publish_paused, wait_for
 from tests.test_pipeline import GOOD as ATTENDANCE
 from wholechild import lake, lake_store, mart_diff, pipeline, spark_engine, warehouse
 from wholechild.config import Paths
@@ -158,14 +156,7 @@ def test_a_publish_killed_around_its_ledger_upload_is_old_or_new(bucket_lake, so
     second = deliver(
         paths, source, "roster_2025-09-06.csv", lines("004516,Eli,Novak,2015-05-05,101").encode()
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, "roster", str(second)],
-        cwd=ROOT,
-        env=child_env(paths, sources_dir, **{hook: "120"}),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = publish_paused(paths, sources_dir, "roster", second, hook)
 
     def uploaded() -> set[str]:
         return {k for k in objects(paths, "raw", "roster") if not k.startswith(first.delivery_id)}
@@ -282,7 +273,7 @@ def test_marts_from_the_bucket_equal_marts_from_the_same_lake_on_disk(
     # 1: the demo plants one rejected file; 3 would be a failed build
     assert main(["run"]) == EXIT_REJECTED, f"the bucket build failed; see {paths.home}/dbt/logs"
     assert not any(p.is_file() for p in (paths.home / "lake").rglob("*"))
-    from_bucket = _marts(paths)
+    from_bucket = mart_diff.warehouse_marts(paths.warehouse)
 
     disk = Paths(tmp_path / "disk")
     disk.ensure()
@@ -292,7 +283,7 @@ def test_marts_from_the_bucket_equal_marts_from_the_same_lake_on_disk(
     monkeypatch.setenv("WHOLECHILD_HOME", str(disk.home))
     monkeypatch.delenv("WHOLECHILD_LAKE")
     assert main(["run"]) == 0, f"the disk build failed; see {disk.home}/dbt/logs"  # built only
-    from_disk = _marts(disk)
+    from_disk = mart_diff.warehouse_marts(disk.warehouse)
 
     assert sorted(from_bucket) == sorted(from_disk) and len(from_disk) >= 15
     found = []
@@ -300,18 +291,6 @@ def test_marts_from_the_bucket_equal_marts_from_the_same_lake_on_disk(
         found += mart_diff.differences(name, expected, from_bucket[name])
     assert found == []
     assert sum(t.num_rows for t in from_disk.values()) > 500
-
-
-def _marts(paths: Paths) -> dict[str, pa.Table]:
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        names = [
-            r[0]
-            for r in con.execute(
-                "select table_name from information_schema.tables "
-                "where table_schema = 'marts' order by 1"
-            ).fetchall()
-        ]
-        return {n: con.sql(f'select * from marts."{n}"').to_arrow_table() for n in names}
 
 
 def test_a_connection_registers_the_store_once(bucket_lake):

@@ -135,15 +135,7 @@ def both_engines(tmp_path_factory) -> tuple[Path, dict[str, pa.Table], dict, dic
         mp.setenv("WHOLECHILD_SETTLE_SECONDS", "0")
         mp.setenv("WHOLECHILD_ENGINE", "duckdb")
         assert main(["demo", "--students", "200", "--seed", "11"]) == 0, "DuckDB demo failed"
-        with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-            names = [
-                r[0]
-                for r in con.execute(
-                    "select table_name from information_schema.tables "
-                    "where table_schema = 'marts' order by 1"
-                ).fetchall()
-            ]
-            on_duckdb = {n: con.sql(f'select * from marts."{n}"').to_arrow_table() for n in names}
+        on_duckdb = mart_diff.warehouse_marts(home / "warehouse.duckdb")
         mp.setenv("WHOLECHILD_ENGINE", "spark")
         code = main(["run"])
         log = home / "dbt" / "logs" / "dbt.log"

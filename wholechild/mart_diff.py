@@ -1,4 +1,5 @@
-"""Row-for-row comparison of two builds of the same mart (DuckDB against Spark).
+"""Row-for-row comparison of two builds of the same mart (DuckDB against Spark, a lake in
+a bucket against the same lake on disk).
 
 Two engines may order rows differently, spell an integer as int or bigint, and round the
 last bit of a double differently; none of that is a different answer. Everything else
@@ -9,6 +10,7 @@ rate further apart than ``tolerance``.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -105,3 +107,18 @@ def differences(
         if len(found) >= limit:
             break
     return found
+
+
+def warehouse_marts(warehouse: Path) -> dict[str, pa.Table]:
+    """Every table or view of a warehouse's ``marts`` schema, by name (read-only)."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        names = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables "
+                "where table_schema = 'marts' order by 1"
+            ).fetchall()
+        ]
+        return {n: con.sql(f'select * from marts."{n}"').to_arrow_table() for n in names}
