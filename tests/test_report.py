@@ -504,7 +504,32 @@ def test_demo_then_report_has_every_section_with_data(tmp_path, monkeypatch, cap
     equity = _section(page, "equity-gaps")
     assert re.search(r">\d+%<", equity), "no published rate"
     assert "suppressed (n&lt;10)" in equity  # 300 students: small subgroups exist
-    assert "<details><summary>School " in equity
+    # the demo's roster names its schools (marts.dim_school): "Name (id)"
+    assert re.search(
+        r"<details><summary>[^<]+ (Elementary|Middle School|High School) \(\d+\)", equity
+    )
+    assert "School 1" not in page
     assert "not connected" in _section(page, "coverage")  # health has no source
     assert "Risk ratios by category and group" in _section(page, "disproportionality")
     assert KNOWN_LIMIT in page
+
+
+def test_schools_are_labelled_by_name_where_dim_school_has_one(share_home):
+    """marts.dim_school names school 101; the planted school has no name and keeps its id
+    (escaped); without dim_school every school is "School <id>" as before."""
+    page = build_report(share_home).read_text(encoding="utf-8")
+    assert "School 101" in page and "Lincoln Elementary" not in page
+    _write(
+        share_home.share / "dim_school.parquet",
+        [
+            {"school_id": "101", "school_name": "Lincoln <Elementary>"},
+            {"school_id": EVIL_SCHOOL, "school_name": None},
+        ],
+    )
+    page = build_report(share_home).read_text(encoding="utf-8")
+    chronic = _section(page, "chronic-absence")
+    assert "Lincoln &lt;Elementary&gt; (101)" in chronic
+    assert "School 101" not in page
+    assert "School &lt;script&gt;" in chronic and EVIL_SCHOOL not in page
+    assert "<summary>School &lt;script&gt;" in _section(page, "equity-gaps")  # no name
+    assert not parse(page).errors

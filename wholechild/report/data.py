@@ -34,6 +34,8 @@ DISPROPORTIONALITY = "mart_disproportionality"
 
 #: The marts the report reads, in the order of its sections.
 MARTS = (COVERAGE, GROWTH, READINESS, ATTENDANCE, EQUITY, DISPROPORTIONALITY)
+#: Labels schools by name where present; no section of its own.
+SCHOOLS = "dim_school"
 
 READINESS_STATUSES = ("on_track", "watch", "off_track", "no_data")
 
@@ -194,6 +196,13 @@ class ReportData:
     equity: Equity | None = None
     disproportionality: list[DisproportionalityRow] | None = None
     notes: list[str] = field(default_factory=list)
+    #: school_id -> name, from marts.dim_school (empty without it)
+    school_names: dict[str, str] = field(default_factory=dict)
+
+    def school_label(self, school_id: str | None) -> str:
+        """ "Lincoln Elementary (101)" where the name is known, else "School 101"."""
+        name = self.school_names.get(str(school_id))
+        return f"{name} ({school_id})" if name else f"School {school_id}"
 
     def mart_path(self, mart: str) -> Path:
         return self.paths.share / f"{mart}.parquet"
@@ -339,6 +348,16 @@ def _readiness(share: _Share, year: int | None, min_n: int) -> list[ReadinessRow
         shares = {s: code_rate(per[ind].get(s, 0), n, min_n) for s in statuses}
         out.append(ReadinessRow(ind, n, shares))
     return out
+
+
+def _school_names(share: _Share) -> dict[str, str]:
+    if not {"school_id", "school_name"} <= share.columns(SCHOOLS):
+        return {}
+    rows = share.rows(
+        f"select school_id, school_name from {share.src(SCHOOLS)} "
+        "where school_id is not null and nullif(trim(school_name), '') is not null"
+    )
+    return {str(r["school_id"]): str(r["school_name"]).strip() for r in rows}
 
 
 def _chronic(share: _Share, year: int | None, min_n: int, equity_present: bool) -> ChronicAbsence:
@@ -516,6 +535,8 @@ def load(paths: Paths, now: datetime | None = None) -> ReportData:
             rules=rules,
             present=present,
         )
+        if share.has(SCHOOLS):
+            data.school_names = _school_names(share)
         if present[COVERAGE]:
             data.coverage = _coverage(share)
         if present[GROWTH]:

@@ -457,7 +457,9 @@ def _chronic(data: ReportData) -> str:
         return "".join(out)
     min_n = r["suppression_min_n"]
     c = data.chronic
-    bars = [Bar(f"School {s.school_id}", s.display, f"suppressed (n<{min_n})") for s in c.schools]
+    bars = [
+        Bar(data.school_label(s.school_id), s.display, f"suppressed (n<{min_n})") for s in c.schools
+    ]
     out.append(
         "<figure>"
         + charts.bar_chart(
@@ -471,7 +473,8 @@ def _chronic(data: ReportData) -> str:
     )
     supp = f"suppressed (n<{min_n})"
     rows = [
-        f"<tr>{_td(s.school_id)}{_rate_cell(s.display, s.display is None, text=supp)}</tr>"
+        f"<tr>{_td(data.school_label(s.school_id))}"
+        f"{_rate_cell(s.display, s.display is None, text=supp)}</tr>"
         for s in c.schools
     ]
     rows.append(
@@ -558,7 +561,7 @@ def _equity(data: ReportData) -> str:
     for school in eq.schools:
         cells = by_scope.get(("school", school), [])
         out.append(
-            f"<details><summary>School {esc(school)}</summary>"
+            f"<details><summary>{esc(data.school_label(school))}</summary>"
             + _equity_table(eq, cells, ("school", school), min_n)
             + "</details>"
         )
