@@ -112,3 +112,27 @@
         else trim({{ ref_column }})
     end
 {%- endmacro %}
+
+
+{#-
+    wholechild_matched_students(entities): the select of every matched student identity
+    of one entity (a name) or several (a list), from int_student_identity:
+
+        source, [entity, when several,] student_ref, student_key
+
+    Each fact joins its staging rows to it on (source, student_ref) to get the key; rows
+    of unmatched refs drop out there (mart_unmatched_records lists them).
+-#}
+{% macro wholechild_matched_students(entities) -%}
+    {%- set several = entities is not string -%}
+    {%- set names = entities if several else [entities] -%}
+    select
+        source,
+        {% if several -%} entity, {%- endif %}
+        student_ref,
+        student_key
+    from {{ ref('int_student_identity') }}
+    where
+        entity in ({% for name in names %}'{{ name }}'{{ ", " if not loop.last }}{% endfor %})
+        and is_matched
+{%- endmacro %}

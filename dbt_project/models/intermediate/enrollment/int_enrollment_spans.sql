@@ -18,14 +18,7 @@ enrollments as (
 ),
 
 identity as (
-    select
-        source,
-        student_ref,
-        student_key
-    from {{ ref('int_student_identity') }}
-    where
-        entity = 'enrollment'
-        and is_matched
+    {{ wholechild_matched_students('enrollment') }}
 ),
 
 kept as (

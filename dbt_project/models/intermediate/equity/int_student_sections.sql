@@ -34,14 +34,7 @@ staff as (
 ),
 
 identity as (
-    select
-        source,
-        student_ref,
-        student_key
-    from {{ ref('int_student_identity') }}
-    where
-        entity = 'section_enrollment'
-        and is_matched
+    {{ wholechild_matched_students('section_enrollment') }}
 ),
 
 latest_enrolled_year as (

@@ -24,14 +24,7 @@ students as (
 ),
 
 identity as (
-    select
-        source,
-        student_ref,
-        student_key
-    from {{ ref('int_student_identity') }}
-    where
-        entity = 'student'
-        and is_matched
+    {{ wholechild_matched_students('student') }}
 ),
 
 final as (

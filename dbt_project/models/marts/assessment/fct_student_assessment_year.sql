@@ -20,14 +20,7 @@ results as (
 ),
 
 identity as (
-    select
-        source,
-        student_ref,
-        student_key
-    from {{ ref('int_student_identity') }}
-    where
-        entity = 'assessment_result'
-        and is_matched
+    {{ wholechild_matched_students('assessment_result') }}
 ),
 
 matched as (

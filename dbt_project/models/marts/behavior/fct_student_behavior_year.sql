@@ -19,14 +19,7 @@ incidents as (
 ),
 
 identity as (
-    select
-        source,
-        student_ref,
-        student_key
-    from {{ ref('int_student_identity') }}
-    where
-        entity = 'discipline_incident'
-        and is_matched
+    {{ wholechild_matched_students('discipline_incident') }}
 ),
 
 matched as (

@@ -33,15 +33,7 @@ sections as (
 ),
 
 identity as (
-    select
-        source,
-        entity,
-        student_ref,
-        student_key
-    from {{ ref('int_student_identity') }}
-    where
-        entity in ('course_mark', 'section_enrollment')
-        and is_matched
+    {{ wholechild_matched_students(['course_mark', 'section_enrollment']) }}
 ),
 
 latest_enrolled_year as (

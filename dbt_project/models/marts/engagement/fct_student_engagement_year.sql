@@ -17,14 +17,7 @@ activity as (
 ),
 
 identity as (
-    select
-        source,
-        student_ref,
-        student_key
-    from {{ ref('int_student_identity') }}
-    where
-        entity = 'lms_activity'
-        and is_matched
+    {{ wholechild_matched_students('lms_activity') }}
 ),
 
 matched as (

@@ -17,14 +17,7 @@ participation as (
 ),
 
 identity as (
-    select
-        source,
-        student_ref,
-        student_key
-    from {{ ref('int_student_identity') }}
-    where
-        entity = 'program_participation'
-        and is_matched
+    {{ wholechild_matched_students('program_participation') }}
 ),
 
 enrollment_spans as (

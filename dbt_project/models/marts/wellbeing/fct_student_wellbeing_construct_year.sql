@@ -17,14 +17,7 @@ responses as (
 ),
 
 identity as (
-    select
-        source,
-        student_ref,
-        student_key
-    from {{ ref('int_student_identity') }}
-    where
-        entity = 'survey_response'
-        and is_matched
+    {{ wholechild_matched_students('survey_response') }}
 ),
 
 matched as (
