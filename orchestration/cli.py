@@ -419,8 +419,10 @@ def cmd_demo(args, console) -> int:
 
 # --------------------------------------------------------------------------- validate
 def cmd_validate(args, console) -> int:
+    from datetime import UTC, datetime
+
     from quality.report import render_text, summarize
-    from wholechild import config, pipeline
+    from wholechild import config, lake, landing, pipeline
     from wholechild.registry import load_registry
 
     registry = load_registry()
@@ -442,7 +444,10 @@ def cmd_validate(args, console) -> int:
     paths = config.paths()  # read only: a delete finds the rows it names; nothing is created
     # The folder's files in the order they would apply, each audited as if the earlier
     # ones were published (a deletes file after the upserts it names; nothing is written).
+    # Bytes loaded before (in the lake, or earlier in the folder) are a duplicate, as run
+    # says, and apply nothing.
     published = pipeline.published_rows(source, paths)
+    loaded = pipeline.loaded_before(lake.read_ledger(paths, source.name))
     summaries, worst = [], EXIT_OK
     for f in files:
         if (
@@ -451,9 +456,16 @@ def cmd_validate(args, console) -> int:
             and source.export_for(f.name) is None
         ):
             continue
-        out = pipeline.audit_delivery(source, f, paths=paths, published=published)
-        if out.status != "rejected":
-            published.include(out.published)
+        sha, now = landing.sha256_of(f), datetime.now(UTC)
+        if sha in loaded:
+            out = pipeline.duplicate(source, f, sha, now, *loaded[sha])
+        else:
+            out = pipeline.audit_delivery(
+                source, f, sha256=sha, received_at=now, paths=paths, published=published
+            )
+            loaded[sha] = ("(not published: validate)", f.name)
+            if out.status != pipeline.REJECTED:
+                published.include(out.published)
         summary = summarize(out)
         summaries.append(summary)
         if out.status == "rejected" or (args.strict and out.rows_quarantined):
@@ -463,6 +475,8 @@ def cmd_validate(args, console) -> int:
             verdict = (
                 "would be REJECTED"
                 if out.status == "rejected"
+                else "is a duplicate, not loaded again"
+                if out.status == pipeline.DUPLICATE
                 else (
                     "would be published"
                     + (" with quarantined rows" if out.rows_quarantined else "")
@@ -475,10 +489,19 @@ def cmd_validate(args, console) -> int:
 
 
 def _deliveries_in(target: Path, source) -> list[Path]:
-    """What ``validate`` checks: the file, or the deliveries in a folder. A OneRoster
-    bundle is a folder itself (with manifest.csv) or a zip."""
+    """What ``validate`` checks: the file, or the deliveries in a folder, skipping what
+    the landing zone skips (markers, partial uploads, links). A OneRoster bundle is a
+    folder itself (with manifest.csv) or a zip."""
+    from wholechild import landing
+
     visible = (
-        sorted(p for p in target.iterdir() if not p.name.startswith((".", "_")))
+        sorted(
+            p
+            for p in target.iterdir()
+            if not p.name.startswith(landing.IGNORED_PREFIXES)
+            and not p.name.endswith(landing.IGNORED_SUFFIXES)
+            and not p.is_symlink()
+        )
         if target.is_dir()
         else [target]
     )

@@ -472,3 +472,34 @@ def test_validate_on_a_folder_audits_deletes_after_the_upserts_beside_them(
     assert quarantined == [0, 0, 1]  # only the id no file creates is unknown
     assert summaries[1]["rows_published"] == 2  # both deletes resolved to their keys
     assert len(lake.read_ledger(home)) == 1  # nothing published by validate
+
+
+def test_validate_reports_bytes_loaded_before_as_duplicates_and_skips_markers(
+    home, registry, tmp_path, capsys
+):
+    """As run: a file with the bytes of a loaded delivery (in the lake, or earlier in the
+    folder) is a duplicate and applies nothing, so a later delete still finds the record
+    deleted; markers and partial uploads are not deliveries."""
+    from orchestration.cli import main
+
+    upsert = json.dumps(attendance(1, "Unexcused Absence"))
+    land(home, "studentSchoolAttendanceEvents.upserts.2025-09-03.json", [json.loads(upsert)])
+    pipeline.process_pending(registry(), home)
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "studentSchoolAttendanceEvents.deletes.2025-09-04.json").write_text('{"Id": "att1"}')
+    for day in ("05", "06"):  # the lake's bytes again, then the folder's own repeat
+        (export / f"studentSchoolAttendanceEvents.upserts.2025-09-{day}.json").write_text(upsert)
+    (export / "studentSchoolAttendanceEvents.deletes.2025-09-07.json").write_text(
+        '{"Id": "att1", "ChangeVersion": "9"}'
+    )
+    (export / "studentSchoolAttendanceEvents.deletes.2025-09-07.json.done").write_text("")
+    (export / "studentSchoolAttendanceEvents.upserts.2025-09-08.json.part").write_text("{")
+    assert main(["validate", str(export), "--source", "edfi", "--json"]) == 0
+    summaries = json.loads(capsys.readouterr().out)
+    assert [(s["file"][-15:], s["status"], s["rows_published"]) for s in summaries] == [
+        ("2025-09-04.json", "published", 1),  # deletes att1
+        ("2025-09-05.json", "duplicate", 0),  # the lake's bytes: not applied again
+        ("2025-09-06.json", "duplicate", 0),
+        ("2025-09-07.json", "published_with_quarantine", 0),  # att1 stays deleted
+    ]

@@ -533,3 +533,15 @@ def test_schools_are_labelled_by_name_where_dim_school_has_one(share_home):
     assert "School &lt;script&gt;" in chronic and EVIL_SCHOOL not in page
     assert "<summary>School &lt;script&gt;" in _section(page, "equity-gaps")  # no name
     assert not parse(page).errors
+
+
+def test_a_long_label_is_shortened_in_the_chart_and_whole_in_its_tooltip():
+    from wholechild.report import charts
+
+    name = "Dr. Martin Luther King Jr. Memorial Elementary School (255901001)"
+    svg = charts.bar_chart("c", "t", [charts.Bar(name, "37%")], label_width=250)
+    shown = charts.fit(name, 250)
+    assert len(shown) <= 250 / charts.CHAR_PX < len(name)
+    assert shown.endswith("\u2026") and f">{shown}</text>" in svg
+    assert f"<title>{name}: 37%</title>" in svg
+    assert charts.fit("Lincoln Elementary (101)", 250) == "Lincoln Elementary (101)"

@@ -458,21 +458,9 @@ def process_delivery(
             raise FileNotFoundError(path)
         sha = landing.sha256_of(path)
         received_at = received_at or dt.datetime.now(dt.UTC)
-        seen = lake.read_ledger(paths, source.name)
-        earlier = seen[(seen["sha256"] == sha) & (seen["status"] != DUPLICATE)]
-        if len(earlier):
-            out = DeliveryOutcome(
-                delivery_id=new_delivery_id(received_at, sha),
-                source=source.name,
-                file_name=path.name,
-                sha256=sha,
-                received_at=received_at,
-                applied_at=applied_at(path.name, received_at),
-                status=DUPLICATE,
-                reason=f"{path.name} has the same bytes as delivery "
-                f"{earlier.iloc[0]['delivery_id']} ({earlier.iloc[0]['file_name']}); "
-                "loaded once.",
-            )
+        earlier = loaded_before(lake.read_ledger(paths, source.name)).get(sha)
+        if earlier is not None:
+            out = duplicate(source, path, sha, received_at, *earlier)
         else:
             out = audit_delivery(source, path, sha256=sha, received_at=received_at, paths=paths)
         publish(out, paths)
@@ -484,6 +472,40 @@ def process_delivery(
         _move(path, folder)
         out.report_path = write_reports(folder, summary)
         return out
+
+
+def loaded_before(ledger: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """sha256 -> (delivery_id, file_name) of the first delivery of those bytes that was
+    not itself a duplicate (published or rejected: either way they are not loaded again)."""
+    rows = ledger[ledger["status"] != DUPLICATE]
+    out: dict[str, tuple[str, str]] = {}
+    for sha, delivery_id, name in zip(
+        rows["sha256"], rows["delivery_id"], rows["file_name"], strict=True
+    ):
+        out.setdefault(str(sha), (str(delivery_id), str(name)))
+    return out
+
+
+def duplicate(
+    source: Source,
+    path: Path,
+    sha: str,
+    received_at: dt.datetime,
+    earlier_id: str,
+    earlier_name: str,
+) -> DeliveryOutcome:
+    """The outcome of bytes delivered before: nothing read, nothing applied."""
+    return DeliveryOutcome(
+        delivery_id=new_delivery_id(received_at, sha),
+        source=source.name,
+        file_name=path.name,
+        sha256=sha,
+        received_at=received_at,
+        applied_at=applied_at(path.name, received_at),
+        status=DUPLICATE,
+        reason=f"{path.name} has the same bytes as delivery {earlier_id} ({earlier_name}); "
+        "loaded once.",
+    )
 
 
 def pending(

@@ -108,6 +108,17 @@ class Bar:
     note: str = ""
 
 
+#: Average width of a character of the labels' font, in pixels (13px system-ui).
+CHAR_PX = 7.0
+
+
+def fit(label: str, width: float) -> str:
+    """The label shortened with an ellipsis to fit ``width`` pixels; the bar's tooltip
+    keeps it whole (a long school name would otherwise run off the chart's left edge)."""
+    most = max(4, int(width / CHAR_PX))
+    return label if len(label) <= most else label[: most - 1].rstrip() + "\u2026"
+
+
 def bar_chart(
     cid: str,
     title: str,
@@ -178,7 +189,7 @@ def bar_chart(
         ty = ry + row_h / 2 + 4
         texts.append(
             f'<text x="{label_width:.1f}" y="{ty:.1f}" text-anchor="end" fill="{INK}">'
-            f"{esc(b.label)}</text>"
+            f"{esc(fit(b.label, label_width))}</text>"
         )
         v = display_value(b.display)
         if v is None:
