@@ -332,3 +332,62 @@ def test_random_lakes_give_the_same_rows_and_tombstones(tmp_path, mode):
         pd.testing.assert_frame_equal(a[0], b[0], check_exact=True)
         pd.testing.assert_frame_equal(a[1], b[1], check_exact=True)
     assert checked >= 15  # most lakes had current rows with a wanted id
+
+
+def _random_pending(rng: random.Random) -> list[pd.DataFrame]:
+    """Rows of deliveries audited but not published, as the pipeline's frames hold them."""
+    frames = []
+    for d in range(rng.randint(1, 3)):
+        rows = []
+        for _ in range(rng.randint(0, 6)):
+            row = {f.name: None for f in lake.entity_schema(ENTITY)}
+            row.update(
+                student_ref=rng.choice(["S1", "S2", "S3", "S4"]),
+                section_id=rng.choice(["A", "B"]),
+                begin_date=rng.choice([None, "2025-08-20", "2026-01-05"]),
+                source_record_id=rng.choice(["r1", "r2", "r6", None]),
+                _delivery_id=f"20250909-p{d}",
+                _source="roster",
+                _row_number=rng.randint(1, 4),
+                _applied_at=rng.choice(["2025-09-02T1", "2025-09-09T1"]),
+                _is_deleted=rng.random() < 0.3,
+            )
+            rows.append(row)
+        schema = lake.entity_schema(ENTITY)
+        frame = pd.DataFrame(rows, columns=[f.name for f in schema])
+        for f in schema:  # dates as the pipeline's cast frames hold them
+            if pa.types.is_date32(f.type):
+                frame[f.name] = pd.to_datetime(frame[f.name])
+        frames.append(frame)
+    return frames
+
+
+def test_pending_rows_by_id_equal_the_plain_rule_over_lake_and_pending(tmp_path):
+    """validate's lookup with pending deliveries (PublishedRows.include): reading only the
+    keys the ids name gives the rows of the plain rule over every lake and pending row."""
+    columns = ["student_ref", "section_id", "begin_date", "source_record_id", "_applied_at"]
+    columns += ["_delivery_id", "_row_number", "_is_deleted"]
+    checked = 0
+    for seed in range(30):
+        rng = random.Random(1000 + seed)
+        paths = Paths(tmp_path / f"p{seed}").ensure()
+        if seed % 5:  # and now and then no lake at all
+            _random_lake(paths, rng)
+        rows = tombstones.PublishedRows(paths, "roster", lambda entity: "incremental")
+        for frame in _random_pending(rng):
+            rows.include({ENTITY: frame})
+        ids = rng.sample(["r1", "r2", "r3", "r6", "r9"], rng.randint(1, 5))
+        full = rows(ENTITY)  # the plain rule over the lake's rows, then the pending ones
+        want = full[full["source_record_id"].isin(ids)][columns].reset_index(drop=True)
+        got = rows.by_id(ENTITY, [*ids, None])
+        if want.empty:
+            assert got.empty, seed
+            continue
+        got = got[columns].reset_index(drop=True)
+        for frame in (got, want):
+            frame["begin_date"] = pd.to_datetime(frame["begin_date"]).astype("datetime64[ns]")
+            frame["_row_number"] = frame["_row_number"].astype("int64")
+            frame["_is_deleted"] = frame["_is_deleted"].astype(bool)
+        pd.testing.assert_frame_equal(got, want, check_exact=True, check_dtype=False)
+        checked += 1
+    assert checked >= 10
