@@ -442,6 +442,11 @@ def cmd_validate(args, console) -> int:
     if not files:
         raise ConfigError(f"{target} holds no files to validate.")
     paths = config.paths()  # read only: a delete finds the rows it names; nothing is created
+    if not paths.store.is_local:  # an unreachable bucket is an error, not an empty lake
+        try:
+            paths.store.ensure()  # lists only
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
     # The folder's files in the order they would apply, each audited as if the earlier
     # ones were published (a deletes file after the upserts it names; nothing is written).
     # Bytes loaded before (in the lake, or earlier in the folder) are a duplicate, as run

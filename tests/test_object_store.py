@@ -238,7 +238,11 @@ def test_a_missing_bucket_or_missing_credentials_is_one_sentence(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv(lake_store.OPTIONS_VARIABLE, json.dumps({"endpoint_url": endpoint}))
     paths = Paths(home.home, lake_root="s3://no-such-bucket-here/lake")
-    with pytest.raises(ValueError, match=r"^WHOLECHILD_LAKE='s3://no-such-bucket-here/lake' can"):
+    with pytest.raises(
+        ValueError,
+        match=r"^WHOLECHILD_LAKE='s3://no-such-bucket-here/lake' cannot be listed "
+        r"\(FileNotFoundError: .*bucket does not exist",
+    ):
         paths.ensure()
 
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
@@ -247,8 +251,32 @@ def test_a_missing_bucket_or_missing_credentials_is_one_sentence(
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     paths = Paths(home.home, lake_root="s3://any-bucket/lake")
-    with pytest.raises(ValueError, match=r"credentials with list, read and write access"):
+    with pytest.raises(ValueError, match=r"cannot be listed \(NoCredentialsError: "):
         lake_store.ObjectStore(paths.lake_root, {"skip_instance_cache": True}).ensure()
+
+
+def test_a_policy_granting_only_the_prefix_is_enough(bucket_lake, attendance_registry, monkeypatch):
+    """Least privilege: every request of a new lake's first publish stays under the lake's
+    prefix (the bucket's other keys, and the prefix's own name, are denied)."""
+    options = {**lake_store.storage_options(), "skip_instance_cache": True}
+    store = lake_store.ObjectStore(bucket_lake.store.url("fresh"), options)
+    prefix = store._key(store.root).split("/", 1)[1] + "/"
+    plain = store.fs._call_s3
+
+    async def guarded(method, *args, **kwargs):
+        name = kwargs.get("Key", kwargs.get("Prefix", ""))
+        if not name.startswith(prefix):
+            raise PermissionError(f"AccessDenied: {method} {name!r}")
+        return await plain(method, *args, **kwargs)
+
+    monkeypatch.setattr(store.fs, "_call_s3", guarded)
+    store.ensure()  # a brand-new, empty prefix
+    writer = store.open_delivery("attendance", "20250905T000000000000-0123456789ab")
+    writer.write("attendance_event.parquet", pa.table({"a": [1]}))
+    writer.commit(pa.table({"delivery_id": ["x"]}))
+    assert [f.url.rsplit("/", 1)[1] for f in store.files(None, lake.LEDGER_FILE)] == [
+        lake.LEDGER_FILE
+    ]
 
 
 # --------------------------------------------------------------------------- slow

@@ -257,9 +257,15 @@ class ObjectStore:
             try:
                 self.fs.ls(key, detail=False)
             except FileNotFoundError:  # a new lake (nothing under the prefix yet), or no bucket:
-                self.fs.find(key)  # empty for the first, raises for the second
-        except Exception as exc:  # noqa: BLE001 - botocore's credential errors are not OSErrors
-            bucket = self._key(self.root).split("/", 1)[0]
+                self.fs.find(f"{key}/raw")  # empty for the first, raises for the second
+        except Exception as exc:
+            # Configuration, not an outage: no bucket, no access, no credentials (botocore's
+            # credential errors are not OSErrors). A network error stays what it is.
+            if not isinstance(exc, FileNotFoundError | PermissionError) and (
+                "Credentials" not in type(exc).__name__
+            ):
+                raise
+            bucket = key.split("/", 1)[0]
             raise ValueError(
                 f"WHOLECHILD_LAKE={self.root!r} cannot be listed ({type(exc).__name__}: "
                 f"{exc}); check that the bucket {bucket!r} exists and that this process has "
@@ -332,12 +338,13 @@ class ObjectStore:
 
     def open_delivery(self, source: str, delivery_id: str) -> DeliveryWriter:
         folder = self.url("raw", source, delivery_id)
-        names = self._deliveries(source).get((source, delivery_id), {})
+        deliveries = self._deliveries(source)
+        names = deliveries.pop((source, delivery_id), {})
         if LEDGER_FILE in names:  # the local store's rename would fail here too
             raise FileExistsError(f"{folder} is already published; a delivery id is used once.")
         if names:  # a crashed attempt under this id: never committed, safe to drop
             self.fs.rm([self._key(f"{folder}/{name}") for name in names])
-        self.sweep(source)
+        self.sweep(source, listed=deliveries)
         return DeliveryWriter(self, source, delivery_id, folder)
 
     def commit(self, writer: DeliveryWriter, ledger: pa.Table) -> str:
@@ -347,12 +354,17 @@ class ObjectStore:
         _pause(PAUSE_AFTER_COMMIT)
         return writer.folder
 
-    def sweep(self, source: str | None = None, older_than: float = STALE_SECONDS) -> list[str]:
+    def sweep(
+        self,
+        source: str | None = None,
+        older_than: float = STALE_SECONDS,
+        listed: dict[tuple[str, str], dict[str, dict]] | None = None,
+    ) -> list[str]:
         """Remove delivery folders without a ledger, untouched for ``older_than`` seconds
-        (uploads that died); returns what went."""
+        (uploads that died); returns what went. ``listed`` is a listing just taken."""
         now = dt.datetime.now(dt.UTC)
         removed = []
-        for (src, delivery), names in self._deliveries(source).items():
+        for (src, delivery), names in (listed or self._deliveries(source)).items():
             if LEDGER_FILE in names:
                 continue
             touched = [_modified(info) for info in names.values()]

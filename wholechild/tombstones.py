@@ -163,6 +163,9 @@ def current_rows_by_id(
     return rows[rows["source_record_id"].isin(wanted)].reset_index(drop=True)
 
 
+_DESCRIBE = "describe select * from read_parquet(?, union_by_name = true)"
+
+
 def _current_rows_by_id_with_pending(
     paths: Paths, source: str, entity: str, ids: Iterable, pending: list[pd.DataFrame]
 ) -> pd.DataFrame:
@@ -180,9 +183,21 @@ def _current_rows_by_id_with_pending(
     parts = [f"select {cols}, 1 as _part, '' as _file, _pos from _pending"]
     files = paths.store.scan(source, f"{entity}.parquet")
     params = []
+    with lake.connect(paths) as con:
+        present = {r[0] for r in con.execute(_DESCRIBE, [files]).fetchall()} if files else set()
+    if files is not None and not set(columns) <= present:
+        # A lake older than its contract (a column no delivery has): the long way.
+        published = lake.read_published(paths, source, entity)
+        rows = pd.concat([r for r in (published, *pending) if len(r)], ignore_index=True)
+        rows = lake.apply_current_rule(rows, entity, "incremental")
+        return rows[rows["source_record_id"].isin(wanted)].reset_index(drop=True)
     if files is not None:
+        # The first branch of a union names its columns: the lake's rows go first.
         scan = "read_parquet(?, union_by_name = true, filename = true, file_row_number = true)"
-        parts.insert(0, f"select {cols}, 0, filename, file_row_number from {scan}")
+        parts.insert(
+            0,
+            f"select {cols}, 0 as _part, filename as _file, file_row_number as _pos from {scan}",
+        )
         params = [files]
     same_key = " and ".join(f'r."{k}" is not distinct from h."{k}"' for k in key)
     keys = ", ".join(f'"{k}"' for k in key)
@@ -197,14 +212,10 @@ def _current_rows_by_id_with_pending(
         where exists (select 1 from hits h where {same_key})
         order by r._part, r._file, r._pos
     """
-    try:
-        with lake.connect(paths) as con:
-            con.register("_wanted", pa.table({"id": pa.array(wanted, type=pa.string())}))
-            con.register("_pending", extra)
-            rows = con.execute(sql, params).df()
-    except duckdb.BinderException:  # a lake older than its contract: the long way
-        published = lake.read_published(paths, source, entity)
-        rows = pd.concat([r for r in (published, *pending) if len(r)], ignore_index=True)
+    with lake.connect(paths) as con:
+        con.register("_wanted", pa.table({"id": pa.array(wanted, type=pa.string())}))
+        con.register("_pending", extra)
+        rows = con.execute(sql, params).df()
     rows = lake.apply_current_rule(rows, entity, "incremental")
     if rows.empty:
         return rows
