@@ -623,6 +623,54 @@ def cmd_add_source(args, console) -> int:
     return EXIT_OK
 
 
+# --------------------------------------------------------------------------- check-lake
+def cmd_check_lake(args, console) -> int:
+    """Every published delivery's rows against its ledger row, and the leftovers of
+    publishes that never committed (read-only; wholechild.lake_check)."""
+    from wholechild import config, lake_check
+
+    paths = config.paths()
+    try:
+        if not paths.store.is_local:
+            paths.store.ensure()  # lists only
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    result = lake_check.check(paths)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "lake": paths.lake_location,
+                    "deliveries": result.deliveries,
+                    "files": result.files,
+                    "rows": result.rows,
+                    "unverified": result.unverified,
+                    "findings": [f.as_dict() for f in result.findings],
+                },
+                indent=2,
+            )
+        )
+    else:
+        for f in result.findings:
+            mark = "[red]problem[/]" if f.is_problem else "[yellow]note[/]"
+            console.print(f"{mark} {f.kind}: {f.message}", soft_wrap=True)
+        verdict = (
+            f"{len(result.problems)} problem(s)" if result.problems else "every delivery is whole"
+        )
+        unverified = (
+            f" ({result.unverified:,} published before the ledger counted rows written: "
+            "read, not counted)"
+            if result.unverified
+            else ""
+        )
+        console.print(
+            f"{paths.lake_location}: {result.deliveries:,} published deliveries, "
+            f"{result.files:,} data files, {result.rows:,} rows{unverified}; {verdict}.",
+            soft_wrap=True,
+        )
+    return EXIT_REJECTED if result.problems else EXIT_OK
+
+
 # --------------------------------------------------------------------------- report
 def cmd_report(args, console) -> int:
     """The HTML equity and readiness report, from the analyst share (read-only)."""
@@ -652,6 +700,7 @@ EXAMPLES = {
     "catalog": "wholechild catalog --out docs/catalog",
     "add-source": "wholechild add-source map_growth --sample exports/map_growth_sample.csv",
     "report": "wholechild report --out /tmp/wholechild_report.html",
+    "check-lake": "WHOLECHILD_LAKE=s3://district-data/wholechild wholechild check-lake --json",
 }
 
 
@@ -768,6 +817,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="file to write (default $WHOLECHILD_HOME/reports/wholechild_report.html)",
     )
+
+    sp = add(
+        "check-lake",
+        "Check that every published delivery holds the rows its ledger row says, and list "
+        "publishes that never committed (read-only; exit 1 on a problem).",
+        cmd_check_lake,
+    )
+    sp.add_argument("--json", action="store_true", help="print the findings as JSON")
     return p
 
 

@@ -115,3 +115,7 @@ def test_demo_end_to_end_builds_the_warehouse(demo_sources, tmp_path, capsys):
     # A second run finds nothing new and keeps everything.
     assert main(["run"]) == 0
     assert "No pending deliveries" in capsys.readouterr().out
+    # Every delivery holds the rows its ledger says it wrote (unpivots, Ed-Fi deletes and
+    # behavior actions, OneRoster bundles alike).
+    assert main(["check-lake"]) == 0
+    assert "every delivery is whole" in capsys.readouterr().out

@@ -205,6 +205,22 @@ def test_a_commit_by_another_process_shows_at_the_next_read(bucket_lake, attenda
     assert len(lake.read_published(paths, "attendance", "attendance_event")) == 8
 
 
+def test_check_lake_counts_the_bucket_and_names_lost_objects(bucket_lake, attendance_registry):
+    from wholechild import lake_check
+
+    paths = bucket_lake
+    land(paths, "attendance", "attendance_2025-09-05.csv", ATTENDANCE)
+    (out,) = pipeline.process_pending(attendance_registry, paths)
+    result = lake_check.check(paths)
+    assert (result.deliveries, result.files, result.rows, result.findings) == (1, 1, 4, [])
+    folder = paths.store.url("raw", "attendance", out.delivery_id)
+    paths.store.fs.rm(f"{folder}/attendance_event.parquet")  # a lifecycle rule took it
+    half = paths.store.url("raw", "attendance", "20250906T000000000000-0123456789ab")
+    paths.store.write_parquet(pa.table({"a": [1]}), f"{half}/attendance_event.parquet")
+    kinds = {(f.kind, f.location) for f in lake_check.check(paths).findings}
+    assert kinds == {("count_mismatch", folder), ("uncommitted", half)}
+
+
 def test_student_keys_are_written_to_the_bucket(bucket_lake, sources_dir):
     from wholechild import identity
 

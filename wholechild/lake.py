@@ -70,6 +70,10 @@ LEDGER_SCHEMA = pa.schema(
         ("reason", pa.string()),
         ("entities", pa.string()),
         ("applied_at", pa.string()),
+        # Rows in the delivery's entity files (a record read can publish several rows:
+        # an unpivot, a behavior record's actions); `wholechild check-lake` counts them
+        # again. NULL in ledgers written before it existed.
+        ("rows_written", pa.int64()),
     ]
 )
 

@@ -160,6 +160,30 @@ class LocalStore:
         """DuckDB reads a directory natively; nothing to register."""
         return con
 
+    def committed(self) -> dict[tuple[str, str], list[str]]:
+        """(source, delivery id) -> its file names, for every published delivery."""
+        out: dict[tuple[str, str], list[str]] = {}
+        for folder in sorted(glob.glob(f"{glob.escape(str(self.raw))}/*/*/")):
+            d = Path(folder)
+            out[(d.parent.name, d.name)] = sorted(p.name for p in d.iterdir() if p.is_file())
+        return out
+
+    def uncommitted(self) -> list[tuple[str, float]]:
+        """(folder, seconds since last touched) of every publish not (yet) renamed in."""
+        if not self.incoming.is_dir():
+            return []
+        now = time.time()
+        out = []
+        for d in sorted(self.incoming.iterdir()):
+            try:
+                out.append((str(d), now - _last_touched(d)))
+            except OSError:  # renamed into the lake meanwhile
+                continue
+        return out
+
+    def num_rows(self, url: str) -> int:
+        return pq.ParquetFile(url).metadata.num_rows
+
     # -- publishing -------------------------------------------------------------------
 
     def open_delivery(self, source: str, delivery_id: str) -> DeliveryWriter:
@@ -324,6 +348,30 @@ class ObjectStore:
 
     def scan_one(self, url: str) -> Scan:
         return [url] if self.exists(url) else None
+
+    def committed(self) -> dict[tuple[str, str], list[str]]:
+        """(source, delivery id) -> its file names, for every delivery holding a ledger."""
+        return {
+            k: sorted(names)
+            for k, names in sorted(self._deliveries(None).items())
+            if LEDGER_FILE in names
+        }
+
+    def uncommitted(self) -> list[tuple[str, float]]:
+        """(folder, seconds since last touched) of every delivery folder without a ledger."""
+        now = dt.datetime.now(dt.UTC)
+        out = []
+        for (src, delivery), names in sorted(self._deliveries(None).items()):
+            if LEDGER_FILE in names:
+                continue
+            touched = [t for t in (_modified(i) for i in names.values()) if t is not None]
+            age = (now - max(touched)).total_seconds() if touched else 0.0
+            out.append((self.url("raw", src, delivery), age))
+        return out
+
+    def num_rows(self, url: str) -> int:
+        with self.fs.open(url, "rb") as fh:
+            return pq.ParquetFile(fh).metadata.num_rows
 
     def register(self, con):
         """Let a DuckDB connection read the store's URLs through this fsspec filesystem

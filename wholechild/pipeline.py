@@ -52,6 +52,8 @@ class DeliveryOutcome:
     rows_read: int = 0
     rows_published: int = 0
     rows_quarantined: int = 0
+    #: rows in the entity files as published (set by :func:`publish`)
+    rows_written: int | None = None
     #: entity -> published rows (cast frame with bookkeeping columns)
     published: dict[str, pd.DataFrame] = field(default_factory=dict)
     #: entity -> (records published, records quarantined)
@@ -79,6 +81,7 @@ class DeliveryOutcome:
             "reason": self.reason,
             "entities": ",".join(self.entity_counts),
             "applied_at": self.applied_at,
+            "rows_written": self.rows_written,
         }
 
 
@@ -409,6 +412,7 @@ def publish(out: DeliveryOutcome, paths: Paths) -> None:
         f"{entity}.parquet": lake.entity_table(entity, frame)
         for entity, frame in out.published.items()
     }
+    out.rows_written = sum(t.num_rows for t in files.values())
     q = out.quarantine.copy()
     q["row_number"] = q["row_number"].astype("Int64")
     files[lake.QUARANTINE_FILE] = _as_table(q, lake.QUARANTINE_SCHEMA)
