@@ -67,6 +67,21 @@ class DeliveryOutcome:
     def ok(self) -> bool:
         return self.status in (PUBLISHED, PUBLISHED_WITH_QUARANTINE, DUPLICATE)
 
+    @classmethod
+    def of(
+        cls, source: Source, path: Path, sha256: str, received_at: dt.datetime, **fields
+    ) -> DeliveryOutcome:
+        """A new outcome for the delivery ``path`` of ``source``, received now."""
+        return cls(
+            delivery_id=new_delivery_id(received_at, sha256),
+            source=source.name,
+            file_name=path.name,
+            sha256=sha256,
+            received_at=received_at,
+            applied_at=applied_at(path.name, received_at),
+            **fields,
+        )
+
     def ledger_row(self) -> dict:
         return {
             "delivery_id": self.delivery_id,
@@ -115,14 +130,7 @@ def audit_delivery(
     """
     received_at = received_at or dt.datetime.now(dt.UTC)
     sha256 = sha256 or landing.sha256_of(path)
-    out = DeliveryOutcome(
-        delivery_id=new_delivery_id(received_at, sha256),
-        source=source.name,
-        file_name=path.name,
-        sha256=sha256,
-        received_at=received_at,
-        applied_at=applied_at(path.name, received_at),
-    )
+    out = DeliveryOutcome.of(source, path, sha256, received_at)
     delivered_on = landing.date_in_name(path.name) or received_at.date()
     read_by_entity: dict[str, int] = {}
     sink: list[pd.DataFrame] = []
@@ -499,13 +507,11 @@ def duplicate(
     earlier_name: str,
 ) -> DeliveryOutcome:
     """The outcome of bytes delivered before: nothing read, nothing applied."""
-    return DeliveryOutcome(
-        delivery_id=new_delivery_id(received_at, sha),
-        source=source.name,
-        file_name=path.name,
-        sha256=sha,
-        received_at=received_at,
-        applied_at=applied_at(path.name, received_at),
+    return DeliveryOutcome.of(
+        source,
+        path,
+        sha,
+        received_at,
         status=DUPLICATE,
         reason=f"{path.name} has the same bytes as delivery {earlier_id} ({earlier_name}); "
         "loaded once.",
