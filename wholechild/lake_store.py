@@ -259,7 +259,6 @@ class ObjectStore:
                 f"({exc}); install it (pip install 'wholechild[s3]' for s3://, gcsfs for "
                 "gs://, adlfs for abfs://)."
             ) from None
-        self.protocol = protocol
         self.root = root.rstrip("/")
 
     def url(self, *parts: str) -> str:
@@ -268,9 +267,6 @@ class ObjectStore:
     def _key(self, url: str) -> str:
         """The store's own name of a URL (fsspec names have no protocol)."""
         return self.fs._strip_protocol(url)
-
-    def _url_of(self, key: str) -> str:
-        return f"{self.protocol}://{key}"
 
     def ensure(self) -> None:
         """Fail in one sentence when the lake's prefix cannot be listed (no such bucket,
