@@ -73,3 +73,29 @@ def test_a_ledger_older_than_rows_written_is_read_but_not_counted(home, attendan
     lake._LEDGER_CACHE.clear()
     result = lake_check.check(home)
     assert (result.deliveries, result.unverified, result.rows, result.findings) == (1, 1, 4, [])
+
+
+def test_a_lost_copied_or_broken_ledger_is_a_problem_and_stray_files_are_not(
+    home, attendance_registry
+):
+    import shutil
+
+    first, second = _published(home, attendance_registry)
+    raw = home.lake_raw / "attendance"
+    (raw / first / lake.LEDGER_FILE).unlink()
+    (raw / second / ".DS_Store").write_bytes(b"\0finder")  # not part of the delivery
+    copy = raw / "20250101T000000000000-c0ffee000000"
+    shutil.copytree(raw / second, copy)
+    result = lake_check.check(home)
+    kinds = sorted((f.kind, f.location.rsplit("/", 1)[-1]) for f in result.findings)
+    assert kinds == [("ledger_lost", first), ("misplaced", copy.name)]
+    assert all(f.is_problem for f in result.findings)
+
+    (copy / lake.LEDGER_FILE).write_bytes(b"not parquet")
+    (raw / second / lake.QUARANTINE_FILE).write_bytes(b"not parquet")
+    kinds = sorted((f.kind, f.location.rsplit("/", 1)[-1]) for f in lake_check.check(home).findings)
+    assert kinds == [
+        ("ledger_lost", first),
+        ("unreadable", lake.LEDGER_FILE),
+        ("unreadable", lake.QUARANTINE_FILE),
+    ]

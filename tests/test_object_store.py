@@ -220,6 +220,16 @@ def test_check_lake_counts_the_bucket_and_names_lost_objects(bucket_lake, attend
     kinds = {(f.kind, f.location) for f in lake_check.check(paths).findings}
     assert kinds == {("count_mismatch", folder), ("uncommitted", half)}
 
+    # A published delivery that lost its ledger is a problem, not a dead upload, and no
+    # sweep removes it (its landed file was filed away).
+    paths.store.fs.rm(f"{folder}/{lake.LEDGER_FILE}")
+    kinds = {(f.kind, f.location) for f in lake_check.check(paths).findings}
+    assert kinds == {("ledger_lost", folder), ("uncommitted", half)}
+    filed = lake.filed_away(paths, "attendance")
+    assert filed == {out.delivery_id}
+    assert paths.store.sweep("attendance", older_than=0, filed=filed) == [half]
+    assert paths.store.exists(f"{folder}/{lake.QUARANTINE_FILE}")
+
 
 def test_student_keys_are_written_to_the_bucket(bucket_lake, sources_dir):
     from wholechild import identity

@@ -122,10 +122,21 @@ def publish_delivery(
 ) -> str:
     """Publish one delivery's files and its ledger row, atomically (see
     :mod:`wholechild.lake_store` for how each kind of storage does it); returns its folder."""
-    writer = paths.store.open_delivery(source, delivery_id)
+    writer = paths.store.open_delivery(source, delivery_id, filed_away(paths, source))
     for name, table in files.items():
         writer.write(name, table)
     return writer.commit(ledger)
+
+
+def filed_away(paths: Paths, source: str) -> frozenset[str]:
+    """Delivery ids of the source whose landed file went to ``archive/`` or ``rejected/``:
+    every one was published (the file is filed away after its ledger is written)."""
+    ids: set[str] = set()
+    for root in (paths.archive, paths.rejected):
+        folder = root / source
+        if folder.is_dir():
+            ids.update(p.name for p in folder.iterdir())
+    return frozenset(ids)
 
 
 def connect(paths: Paths) -> duckdb.DuckDBPyConnection:

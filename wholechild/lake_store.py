@@ -160,8 +160,9 @@ class LocalStore:
         """DuckDB reads a directory natively; nothing to register."""
         return con
 
-    def committed(self) -> dict[tuple[str, str], list[str]]:
-        """(source, delivery id) -> its file names, for every published delivery."""
+    def folders(self) -> dict[tuple[str, str], list[str]]:
+        """(source, delivery id) -> its file names, for every folder under ``raw/`` (each
+        came in by the rename, ledger and all)."""
         out: dict[tuple[str, str], list[str]] = {}
         for folder in sorted(glob.glob(f"{glob.escape(str(self.raw))}/*/*/")):
             d = Path(folder)
@@ -186,7 +187,11 @@ class LocalStore:
 
     # -- publishing -------------------------------------------------------------------
 
-    def open_delivery(self, source: str, delivery_id: str) -> DeliveryWriter:
+    def open_delivery(
+        self, source: str, delivery_id: str, filed: frozenset[str] = frozenset()
+    ) -> DeliveryWriter:
+        """Start writing a delivery (``filed``: ids whose landed file was filed away, which
+        only an object store's sweep needs)."""
         work = self.incoming / delivery_id
         if work.exists():
             shutil.rmtree(work)  # leftovers of a crashed attempt: never published, safe to drop
@@ -345,13 +350,10 @@ class ObjectStore:
     def scan_one(self, url: str) -> Scan:
         return [url] if self.exists(url) else None
 
-    def committed(self) -> dict[tuple[str, str], list[str]]:
-        """(source, delivery id) -> its file names, for every delivery holding a ledger."""
-        return {
-            k: sorted(names)
-            for k, names in sorted(self._deliveries(None).items())
-            if LEDGER_FILE in names
-        }
+    def folders(self) -> dict[tuple[str, str], list[str]]:
+        """(source, delivery id) -> its file names, for every delivery folder (a folder
+        without a ledger is an upload that has not committed, or lost its ledger)."""
+        return {k: sorted(names) for k, names in sorted(self._deliveries(None).items())}
 
     def uncommitted(self) -> list[tuple[str, float]]:
         """(folder, seconds since last touched) of every delivery folder without a ledger."""
@@ -380,7 +382,12 @@ class ObjectStore:
 
     # -- publishing -------------------------------------------------------------------
 
-    def open_delivery(self, source: str, delivery_id: str) -> DeliveryWriter:
+    def open_delivery(
+        self, source: str, delivery_id: str, filed: frozenset[str] = frozenset()
+    ) -> DeliveryWriter:
+        """Start writing a delivery; sweeps the source's dead uploads, never a folder whose
+        delivery id is in ``filed`` (its landed file was filed away: it was published, and
+        a ledger-less folder of it lost its ledger, which ``check-lake`` reports)."""
         folder = self.url("raw", source, delivery_id)
         deliveries = self._deliveries(source)
         names = deliveries.pop((source, delivery_id), {})
@@ -388,7 +395,7 @@ class ObjectStore:
             raise FileExistsError(f"{folder} is already published; a delivery id is used once.")
         if names:  # a crashed attempt under this id: never committed, safe to drop
             self.fs.rm([self._key(f"{folder}/{name}") for name in names])
-        self.sweep(source, listed=deliveries)
+        self.sweep(source, listed=deliveries, filed=filed)
         return DeliveryWriter(self, source, delivery_id, folder)
 
     def commit(self, writer: DeliveryWriter, ledger: pa.Table) -> str:
@@ -403,13 +410,15 @@ class ObjectStore:
         source: str | None = None,
         older_than: float = STALE_SECONDS,
         listed: dict[tuple[str, str], dict[str, dict]] | None = None,
+        filed: frozenset[str] = frozenset(),
     ) -> list[str]:
         """Remove delivery folders without a ledger, untouched for ``older_than`` seconds
-        (uploads that died); returns what went. ``listed`` is a listing just taken."""
+        (uploads that died), except those of ``filed`` delivery ids; returns what went.
+        ``listed`` is a listing just taken."""
         now = dt.datetime.now(dt.UTC)
         removed = []
         for (src, delivery), names in (listed or self._deliveries(source)).items():
-            if LEDGER_FILE in names:
+            if LEDGER_FILE in names or delivery in filed:
                 continue
             touched = [_modified(info) for info in names.values()]
             if all(t is not None for t in touched) and (
