@@ -362,7 +362,8 @@ def _random_pending(rng: random.Random) -> list[pd.DataFrame]:
     return frames
 
 
-def test_pending_rows_by_id_equal_the_plain_rule_over_lake_and_pending(tmp_path, monkeypatch):
+@pytest.mark.parametrize("mode", ["incremental", "snapshot"])
+def test_pending_rows_by_id_equal_the_plain_rule_over_lake_and_pending(tmp_path, monkeypatch, mode):
     """validate's lookup with pending deliveries (PublishedRows.include): reading only the
     keys the ids name gives the rows of the plain rule over every lake and pending row."""
     columns = ["student_ref", "section_id", "begin_date", "source_record_id", "_applied_at"]
@@ -370,10 +371,10 @@ def test_pending_rows_by_id_equal_the_plain_rule_over_lake_and_pending(tmp_path,
     checked = 0
     for seed in range(30):
         rng = random.Random(1000 + seed)
-        paths = Paths(tmp_path / f"p{seed}").ensure()
+        paths = Paths(tmp_path / f"{mode}{seed}").ensure()
         if seed % 5:  # and now and then no lake at all
             _random_lake(paths, rng)
-        rows = tombstones.PublishedRows(paths, "roster", lambda entity: "incremental")
+        rows = tombstones.PublishedRows(paths, "roster", lambda entity: mode)
         for frame in _random_pending(rng):
             rows.include({ENTITY: frame})
         ids = rng.sample(["r1", "r2", "r3", "r6", "r9"], rng.randint(1, 5))

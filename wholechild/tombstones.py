@@ -67,23 +67,14 @@ class PublishedRows:
 
     def __call__(self, entity: str) -> pd.DataFrame:
         """Every current row (``lake.current_rows``, over the pending rows too)."""
-        mode = self.mode_of(entity)
-        pending = self.pending.get(entity)
-        if not pending:
-            return lake.current_rows(self.paths, self.source, entity, mode)
-        rows = lake.read_published(self.paths, self.source, entity)
-        rows = pd.concat([r for r in (rows, *pending) if len(r)], ignore_index=True)
-        return lake.apply_current_rule(rows, entity, mode)
+        mode, pending = self.mode_of(entity), self.pending.get(entity, [])
+        return _current_with_pending(self.paths, self.source, entity, mode, pending)
 
     def by_id(self, entity: str, ids: Iterable) -> pd.DataFrame:
         """The current rows whose ``source_record_id`` is one of ``ids``: the rows of
         ``lake.current_rows`` with such an id, in its order, holding the key columns and
         ``source_record_id`` (plus the bookkeeping columns)."""
         mode, pending = self.mode_of(entity), self.pending.get(entity)
-        if pending and mode == "snapshot":  # no deletes by id there: the plain rule
-            rows = self(entity)
-            wanted = {str(i) for i in ids if i is not None and not pd.isna(i)}
-            return rows[rows["source_record_id"].isin(wanted)].reset_index(drop=True)
         return current_rows_by_id(self.paths, self.source, entity, mode, ids, pending)
 
 
@@ -109,49 +100,62 @@ def current_rows_by_id(
     DuckDB's glob order, and rows in file order) before the rule sorts them, so ties of the
     sort resolve as there.
 
-    ``pending`` (incremental only) are rows audited but not published
+    ``pending`` are rows audited but not published
     (:meth:`PublishedRows.include`), counted after the lake's rows as if published last.
     """
-    if pending:
-        return _current_rows_by_id_with_pending(paths, source, entity, ids, pending)
     spec = ENTITIES[entity]
     key = list(spec.key)
     columns = [*key, *(c for c in _BY_ID_COLUMNS if c not in key)]
     wanted = sorted({str(i) for i in ids if i is not None and not pd.isna(i)})
     files = paths.store.scan(source, f"{entity}.parquet")
-    if not wanted or files is None:
+    pending = pending or []
+    if not wanted or (files is None and not pending):
         return lake.entity_schema(entity).empty_table().select(columns).to_pandas()
+    cols = ", ".join(f'"{c}"' for c in columns)
     select = ", ".join(f'r."{c}"' for c in columns)
     scan = "read_parquet(?, union_by_name = true, filename = true, file_row_number = true)"
+    # Every row in read order: the lake's files in path order, rows in file order, then
+    # the pending rows. The first branch of a union names its columns.
+    parts, params = [], []
+    if files is not None:
+        parts.append(
+            f"select {cols}, 0 as _part, filename as _file, file_row_number as _pos from {scan}"
+        )
+        params.append(files)
+    if pending:
+        parts.append(f"select {cols}, 1 as _part, '' as _file, _pos from _pending")
     if mode == "snapshot":
         sql = f"""
-            select {select} from {scan} r
-            where r._applied_at = (
-                select max(_applied_at) from read_parquet(?, union_by_name = true)
-            )
+            with all_rows as ({" union all ".join(parts)})
+            select {select} from all_rows r
+            where r._applied_at = (select max(_applied_at) from all_rows)
               and r.source_record_id in (select id from _wanted)
-            order by r.filename, r.file_row_number
+            order by r._part, r._file, r._pos
         """
-        params = [files, files]
     else:
         same_key = " and ".join(f'r."{k}" is not distinct from h."{k}"' for k in key)
         keys = ", ".join(f'"{k}"' for k in key)
         sql = f"""
-            with hits as (
-                select distinct {keys} from read_parquet(?, union_by_name = true)
+            with all_rows as ({" union all ".join(parts)}),
+            hits as (
+                select distinct {keys} from all_rows
                 where source_record_id in (select id from _wanted)
             )
-            select {select} from {scan} r
+            select {select} from all_rows r
             where exists (select 1 from hits h where {same_key})
-            order by r.filename, r.file_row_number
+            order by r._part, r._file, r._pos
         """
-        params = [files, files]
     try:
         with lake.connect(paths) as con:
             con.register("_wanted", pa.table({"id": pa.array(wanted, type=pa.string())}))
+            if pending:
+                extra = lake.entity_table(entity, pd.concat(pending, ignore_index=True))
+                extra = extra.select(columns)
+                positions = pa.array(range(extra.num_rows), type=pa.int64())
+                con.register("_pending", extra.append_column("_pos", positions))
             rows = con.execute(sql, params).df()
     except duckdb.BinderException:  # a column no delivery has (a lake older than its
-        full = lake.current_rows(paths, source, entity, mode)  # contract): the long way
+        full = _current_with_pending(paths, source, entity, mode, pending)  # the long way
         if "source_record_id" not in full:
             return full
         return full[full["source_record_id"].isin(wanted)].reset_index(drop=True)
@@ -163,63 +167,15 @@ def current_rows_by_id(
     return rows[rows["source_record_id"].isin(wanted)].reset_index(drop=True)
 
 
-_DESCRIBE = "describe select * from read_parquet(?, union_by_name = true)"
-
-
-def _current_rows_by_id_with_pending(
-    paths: Paths, source: str, entity: str, ids: Iterable, pending: list[pd.DataFrame]
+def _current_with_pending(
+    paths: Paths, source: str, entity: str, mode: str, pending: list[pd.DataFrame]
 ) -> pd.DataFrame:
-    """:func:`current_rows_by_id` (incremental) over the lake's rows followed by the
-    pending ones: every row of the keys some wanted id has, in either, then the rule."""
-    spec = ENTITIES[entity]
-    key = list(spec.key)
-    columns = [*key, *(c for c in _BY_ID_COLUMNS if c not in key)]
-    wanted = sorted({str(i) for i in ids if i is not None and not pd.isna(i)})
-    if not wanted:
-        return lake.entity_schema(entity).empty_table().select(columns).to_pandas()
-    extra = lake.entity_table(entity, pd.concat(pending, ignore_index=True)).select(columns)
-    extra = extra.append_column("_pos", pa.array(range(extra.num_rows), type=pa.int64()))
-    cols = ", ".join(f'"{c}"' for c in columns)
-    parts = [f"select {cols}, 1 as _part, '' as _file, _pos from _pending"]
-    files = paths.store.scan(source, f"{entity}.parquet")
-    params = []
-    with lake.connect(paths) as con:
-        present = {r[0] for r in con.execute(_DESCRIBE, [files]).fetchall()} if files else set()
-    if files is not None and not set(columns) <= present:
-        # A lake older than its contract (a column no delivery has): the long way.
-        published = lake.read_published(paths, source, entity)
-        rows = pd.concat([r for r in (published, *pending) if len(r)], ignore_index=True)
-        rows = lake.apply_current_rule(rows, entity, "incremental")
-        return rows[rows["source_record_id"].isin(wanted)].reset_index(drop=True)
-    if files is not None:
-        # The first branch of a union names its columns: the lake's rows go first.
-        scan = "read_parquet(?, union_by_name = true, filename = true, file_row_number = true)"
-        parts.insert(
-            0,
-            f"select {cols}, 0 as _part, filename as _file, file_row_number as _pos from {scan}",
-        )
-        params = [files]
-    same_key = " and ".join(f'r."{k}" is not distinct from h."{k}"' for k in key)
-    keys = ", ".join(f'"{k}"' for k in key)
-    select = ", ".join(f'r."{c}"' for c in columns)
-    sql = f"""
-        with all_rows as ({" union all ".join(parts)}),
-        hits as (
-            select distinct {keys} from all_rows
-            where source_record_id in (select id from _wanted)
-        )
-        select {select} from all_rows r
-        where exists (select 1 from hits h where {same_key})
-        order by r._part, r._file, r._pos
-    """
-    with lake.connect(paths) as con:
-        con.register("_wanted", pa.table({"id": pa.array(wanted, type=pa.string())}))
-        con.register("_pending", extra)
-        rows = con.execute(sql, params).df()
-    rows = lake.apply_current_rule(rows, entity, "incremental")
-    if rows.empty:
-        return rows
-    return rows[rows["source_record_id"].isin(wanted)].reset_index(drop=True)
+    """``lake.current_rows`` over the published rows followed by the pending ones."""
+    if not pending:
+        return lake.current_rows(paths, source, entity, mode)
+    rows = lake.read_published(paths, source, entity)
+    rows = pd.concat([r for r in (rows, *pending) if len(r)], ignore_index=True)
+    return lake.apply_current_rule(rows, entity, mode)
 
 
 def _typed_current(rows: pd.DataFrame, entity: str) -> pd.DataFrame:
