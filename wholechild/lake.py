@@ -122,7 +122,10 @@ def publish_delivery(
 ) -> str:
     """Publish one delivery's files and its ledger row, atomically (see
     :mod:`wholechild.lake_store` for how each kind of storage does it); returns its folder."""
-    writer = paths.store.open_delivery(source, delivery_id, filed_away(paths, source))
+    store = paths.store
+    # Only an object store's sweep needs them; a directory's publish lists no archive.
+    filed = frozenset() if store.is_local else filed_away(paths, source)
+    writer = store.open_delivery(source, delivery_id, filed)
     for name, table in files.items():
         writer.write(name, table)
     return writer.commit(ledger)

@@ -177,8 +177,9 @@ class LocalStore:
         out = []
         for d in sorted(self.incoming.iterdir()):
             try:
-                out.append((str(d), now - _last_touched(d)))
-            except OSError:  # renamed into the lake meanwhile
+                if d.is_dir() and not d.is_symlink():
+                    out.append((str(d), now - _last_touched(d)))
+            except OSError:  # renamed into the lake or swept by another process meanwhile
                 continue
         return out
 
@@ -215,15 +216,13 @@ class LocalStore:
 
     def sweep(self, older_than: float = STALE_SECONDS) -> list[str]:
         """Remove ``_incoming`` directories of publishes that died; returns what went."""
-        if not self.incoming.is_dir():
-            return []
-        now = time.time()
         removed = []
-        for d in self.incoming.iterdir():
+        for folder, age in self.uncommitted():
+            if age < older_than:
+                continue
             try:
-                if d.is_dir() and not d.is_symlink() and now - _last_touched(d) >= older_than:
-                    shutil.rmtree(d)
-                    removed.append(str(d))
+                shutil.rmtree(folder)
+                removed.append(folder)
             except OSError:  # renamed into the lake or swept by another process meanwhile:
                 continue  # housekeeping never fails a publish
         return removed
