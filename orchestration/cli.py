@@ -125,6 +125,20 @@ def _ready_paths():
     return paths
 
 
+def _readable_paths():
+    """The home and lake for a read-only command: nothing is created, but a bucket lake
+    must be reachable (listing only), or the command would see an empty lake."""
+    from wholechild import config
+
+    paths = config.paths()
+    try:
+        if not paths.store.is_local:
+            paths.store.ensure()
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return paths
+
+
 def _run_pipeline(console, settle: float | None, build: bool = True) -> tuple[list, object]:
     from wholechild import pipeline, spark_engine, transform
 
@@ -422,7 +436,7 @@ def cmd_validate(args, console) -> int:
     from datetime import UTC, datetime
 
     from quality.report import render_text, summarize
-    from wholechild import config, lake, landing, pipeline
+    from wholechild import lake, landing, pipeline
     from wholechild.registry import load_registry
 
     registry = load_registry()
@@ -441,12 +455,7 @@ def cmd_validate(args, console) -> int:
     files = _in_apply_order(_deliveries_in(target, source))
     if not files:
         raise ConfigError(f"{target} holds no files to validate.")
-    paths = config.paths()  # read only: a delete finds the rows it names; nothing is created
-    if not paths.store.is_local:  # an unreachable bucket is an error, not an empty lake
-        try:
-            paths.store.ensure()  # lists only
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from None
+    paths = _readable_paths()  # a delete finds the rows it names; nothing is created
     # The folder's files in the order they would apply, each audited as if the earlier
     # ones were published (a deletes file after the upserts it names; nothing is written).
     # Bytes loaded before (in the lake, or earlier in the folder) are a duplicate, as run
@@ -627,14 +636,9 @@ def cmd_add_source(args, console) -> int:
 def cmd_check_lake(args, console) -> int:
     """Every published delivery's rows against its ledger row, and the leftovers of
     publishes that never committed (read-only; wholechild.lake_check)."""
-    from wholechild import config, lake_check
+    from wholechild import lake_check
 
-    paths = config.paths()
-    try:
-        if not paths.store.is_local:
-            paths.store.ensure()  # lists only
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+    paths = _readable_paths()
     result = lake_check.check(paths)
     if args.json:
         print(
