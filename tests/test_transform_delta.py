@@ -42,6 +42,19 @@ def _built(registry, home: Paths) -> transform.BuildPlan:
     return plan
 
 
+def _fake_dbt(monkeypatch, returncode: int) -> None:
+    """transform.build without dbt: no views, no share, and dbt exiting with
+    ``returncode``."""
+
+    class Finished:
+        stdout, stderr = "", "" if returncode == 0 else "boom"
+
+    Finished.returncode = returncode
+    monkeypatch.setattr(transform, "before_build", lambda registry, paths, **_: None)
+    monkeypatch.setattr(transform, "after_build", lambda paths, **_: None)
+    monkeypatch.setattr(transform, "run_dbt", lambda args, paths: Finished())
+
+
 @pytest.fixture
 def loaded(home, attendance_registry):
     land(home, "attendance", "attendance_2025-09-03.csv", DAY_1)
@@ -107,11 +120,7 @@ def test_a_model_change_forces_a_full_build(home, loaded, tmp_path, monkeypatch)
 def test_a_failed_build_forgets_the_record_so_the_next_is_full(home, loaded, monkeypatch):
     _built(loaded, home)
 
-    class Failed:
-        returncode, stdout, stderr = 2, "", "boom"
-
-    monkeypatch.setattr(transform, "before_build", lambda registry, paths, **_: None)
-    monkeypatch.setattr(transform, "run_dbt", lambda args, paths: Failed())
+    _fake_dbt(monkeypatch, returncode=2)
     result = transform.build(loaded, home)
     assert not result.ok and "--select" in result.command
     assert "unit_test" in result.command  # production builds leave unit tests to CI
@@ -134,12 +143,7 @@ def test_a_delivery_gone_from_the_lake_or_a_new_warehouse_forces_a_full_build(ho
 def test_an_explicit_select_leaves_the_record_alone(home, loaded, monkeypatch):
     plan = _built(loaded, home)
 
-    class Ok:
-        returncode, stdout, stderr = 0, "", ""
-
-    monkeypatch.setattr(transform, "before_build", lambda registry, paths, **_: None)
-    monkeypatch.setattr(transform, "after_build", lambda paths, **_: None)
-    monkeypatch.setattr(transform, "run_dbt", lambda args, paths: Ok())
+    _fake_dbt(monkeypatch, returncode=0)
     result = transform.build(loaded, home, select="stg_attendance_event")
     assert result.command[:4] == ["build", "--quiet", "--select", "stg_attendance_event"]
     state = json.loads((home.home / transform.BUILT).read_text())
@@ -149,11 +153,7 @@ def test_an_explicit_select_leaves_the_record_alone(home, loaded, monkeypatch):
 def test_a_failed_selected_build_forgets_the_record_too(home, loaded, monkeypatch):
     _built(loaded, home)
 
-    class Failed:
-        returncode, stdout, stderr = 1, "", "boom"
-
-    monkeypatch.setattr(transform, "before_build", lambda registry, paths, **_: None)
-    monkeypatch.setattr(transform, "run_dbt", lambda args, paths: Failed())
+    _fake_dbt(monkeypatch, returncode=1)
     assert not transform.build(loaded, home, select="stg_attendance_event").ok
     assert not (home.home / transform.BUILT).exists()
 
